@@ -1,0 +1,66 @@
+"""Request plumbing for the API: request ids, the body size limit, JSON for every /v1 error."""
+
+from django.conf import settings
+from django.http import JsonResponse
+
+from conversations.ids import new_request_id
+
+from .exceptions import error_response, server_error
+
+API_PREFIX = "/v1/"
+
+
+class RequestIdMiddleware:
+    """Give every request an id, answer it in `x-request-id` (the SDK's `_request_id`)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request.request_id = new_request_id()
+        response = self.get_response(request)
+        response["x-request-id"] = request.request_id
+        return response
+
+
+class BodySizeLimitMiddleware:
+    """Refuse bodies over CONVOSCOPE_MAX_BODY_BYTES with 413 before anything reads them."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        raw = request.META.get("CONTENT_LENGTH") or "0"
+        try:
+            length = int(raw)
+        except ValueError:
+            return error_response(400, f"Invalid Content-Length header: {raw!r}.", code="invalid_request")
+        limit = settings.CONVOSCOPE_MAX_BODY_BYTES
+        if length > limit:
+            return error_response(
+                413, f"The request body is {length} bytes; the limit is {limit} bytes.", code="request_too_large"
+            )
+        return self.get_response(request)
+
+
+class ApiErrorsMiddleware:
+    """Under /v1, Django's own 404 pages and uncaught errors answer in OpenAI's error shape too."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (
+            request.path.startswith(API_PREFIX)
+            and response.status_code == 404
+            and not response.get("Content-Type", "").startswith("application/json")
+        ):
+            return error_response(404, f"Unknown URL: {request.method} {request.path}.", code="unknown_url")
+        return response
+
+    def process_exception(self, request, exception):
+        if not request.path.startswith(API_PREFIX):
+            return None
+        status, body, headers = server_error(request)
+        return JsonResponse(body, status=status, headers=headers)

@@ -1,0 +1,97 @@
+"""The OpenAI-compatible Conversations API. Actions parse, call conversations/, serialise."""
+
+from rest_framework import viewsets
+from rest_framework.response import Response
+
+from conversations import queries, services, validators
+from conversations.filters import ConversationFilter
+from conversations.models import Conversation
+
+from .pagination import list_envelope, page_params
+from .serializers import (
+    ConversationCreateInput,
+    ConversationOutput,
+    ConversationUpdateInput,
+    ItemOutput,
+    ItemsCreateInput,
+    deleted_conversation,
+)
+
+
+def _body(serializer_class, request) -> dict:
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def _include(request) -> frozenset[str]:
+    """`include[]=a&include[]=b` (what the SDK sends) or plain repeated `include=a`."""
+    return validators.validate_include(request.query_params.getlist("include[]") + request.query_params.getlist("include"))
+
+
+class ProjectScopedViewSet(viewsets.ViewSet):
+    @property
+    def actor(self) -> services.Actor:
+        return services.Actor.for_api_key(self.request.auth)
+
+    def get_conversation(self, conversation_id: str) -> Conversation:
+        return queries.get_conversation(project_id=self.request.auth.project_id, conversation_id=conversation_id)
+
+
+class ConversationViewSet(ProjectScopedViewSet):
+    def list(self, request):
+        params = page_params(request.query_params)
+        scope = Conversation.objects.for_project(request.auth.project_id)
+        conversations = ConversationFilter(request.query_params, queryset=scope).qs_or_raise()
+        page = queries.conversation_page(conversations=conversations, scope=scope, **params)
+        return Response(list_envelope(page, ConversationOutput))
+
+    def create(self, request):
+        body = _body(ConversationCreateInput, request)
+        conversation, _ = services.conversation_create(
+            project=request.auth.project, actor=self.actor, items=body.get("items"), metadata=body.get("metadata")
+        )
+        return Response(ConversationOutput(conversation).data)
+
+    def retrieve(self, request, conversation_id):
+        return Response(ConversationOutput(self.get_conversation(conversation_id)).data)
+
+    def update(self, request, conversation_id):
+        body = _body(ConversationUpdateInput, request)
+        conversation = services.conversation_update(
+            conversation=self.get_conversation(conversation_id), actor=self.actor, metadata=body["metadata"]
+        )
+        return Response(ConversationOutput(conversation).data)
+
+    def destroy(self, request, conversation_id):
+        conversation = self.get_conversation(conversation_id)
+        services.conversation_delete(conversation=conversation, actor=self.actor)
+        return Response(deleted_conversation(conversation.public_id))
+
+
+class ConversationItemViewSet(ProjectScopedViewSet):
+    def list(self, request, conversation_id):
+        params = page_params(request.query_params)
+        include = _include(request)
+        page = queries.item_page(conversation=self.get_conversation(conversation_id), **params)
+        return Response(list_envelope(page, ItemOutput, {"include": include}))
+
+    def create(self, request, conversation_id):
+        include = _include(request)
+        body = _body(ItemsCreateInput, request)
+        items = services.items_append(
+            conversation=self.get_conversation(conversation_id), actor=self.actor, items=body["items"]
+        )
+        page = queries.Page(data=items, first_id=items[0].public_id, last_id=items[-1].public_id, has_more=False)
+        return Response(list_envelope(page, ItemOutput, {"include": include}))
+
+    def retrieve(self, request, conversation_id, item_id):
+        include = _include(request)
+        item = queries.get_item(conversation=self.get_conversation(conversation_id), item_id=item_id)
+        return Response(ItemOutput(item, context={"include": include}).data)
+
+    def destroy(self, request, conversation_id, item_id):
+        conversation = services.item_delete(
+            conversation=self.get_conversation(conversation_id), actor=self.actor, item_id=item_id
+        )
+        return Response(ConversationOutput(conversation).data)

@@ -1,0 +1,55 @@
+"""The conversation FilterSet, shared by the API's list endpoint and the console's search.
+
+Metadata filters arrive as repeatable `metadata[KEY]=VALUE` query parameters (ANDed), the
+same spelling the OpenAI SDK uses for its bracketed parameters.
+"""
+
+import re
+
+import django_filters
+from django.http import QueryDict
+
+from . import validators
+from .errors import InvalidInput
+from .models import Conversation
+
+METADATA_PARAM = re.compile(r"^metadata\[(.*)\]$", re.DOTALL)
+
+
+def metadata_pairs(data: QueryDict) -> list[tuple[str, str]]:
+    """The `metadata[KEY]=VALUE` pairs of a query string, each checked against the metadata limits."""
+    pairs = []
+    for name in data:
+        match = METADATA_PARAM.match(name)
+        if not match:
+            continue
+        key = match.group(1)
+        for value in data.getlist(name):
+            validators.validate_metadata_pair(key, value, param=name)
+            pairs.append((key, value))
+    if len(pairs) > validators.MAX_METADATA_PAIRS:
+        raise InvalidInput(
+            f"Too many metadata filters: at most {validators.MAX_METADATA_PAIRS} are allowed.",
+            param="metadata", code="too_many_filters",
+        )
+    return pairs
+
+
+class ConversationFilter(django_filters.FilterSet):
+    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+
+    class Meta:
+        model = Conversation
+        fields: list[str] = []
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        return queryset.with_metadata(metadata_pairs(self.data))
+
+    def qs_or_raise(self):
+        """The filtered queryset, or InvalidInput naming the first bad parameter."""
+        if not self.is_valid():
+            field, messages = next(iter(self.errors.items()))
+            raise InvalidInput(f"Invalid '{field}': {' '.join(messages)}", param=field)
+        return self.qs

@@ -1,0 +1,173 @@
+"""Convoscope's schema: projects (tenants), their API keys, conversations, items and the audit log.
+
+Every row that belongs to a conversation carries its `conversation_id`, and every unique key and
+hot query includes it, so the item table can later be distributed by conversation (Citus)
+without rewriting queries.
+"""
+
+from django.conf import settings
+from django.db import connection, models
+from django.db.models.fields.json import KeyTextTransform
+from django.utils import timezone
+
+from . import ids
+
+
+class Project(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ApiKeyQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(revoked_at__isnull=True)
+
+
+class ApiKey(models.Model):
+    """A project's API key. Only a SHA-256 hash of the secret is stored, never the secret."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=100, blank=True)
+    # The first characters of the secret, shown in lists and used to find the row to compare.
+    prefix = models.CharField(max_length=16, unique=True)
+    secret_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ApiKeyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "API key"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.project})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class ConversationQuerySet(models.QuerySet):
+    def for_project(self, project_id: int):
+        """Every front door scopes by project first: another tenant's rows simply are not there."""
+        return self.filter(project_id=project_id)
+
+    def with_metadata(self, pairs: list[tuple[str, str]]):
+        """Conversations whose metadata holds every KEY=VALUE pair (ANDed).
+
+        Called by conversations.queries.conversation_page (API list, console search).
+        PostgreSQL: one JSONB containment per pair (`metadata @> '{"k": "v"}'`), which a GIN
+        index on metadata can serve. SQLite has no containment: compare the extracted value.
+        """
+        qs = self
+        for index, (key, value) in enumerate(pairs):
+            if connection.vendor == "postgresql":
+                qs = qs.filter(metadata__contains={key: value})
+            else:
+                # KeyTextTransform takes the key literally: `a__b` or `"` in a key stay data.
+                alias = f"_metadata_{index}"
+                qs = qs.alias(**{alias: KeyTextTransform(key, "metadata")}).filter(**{alias: value})
+        return qs
+
+
+class Conversation(models.Model):
+    public_id = models.CharField(max_length=64, unique=True, default=ids.new_conversation_id)
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="conversations")
+    metadata = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    # Position the next appended item takes. Bumped under the conversation's row lock, never
+    # reused, so positions are dense at append time and strictly increasing.
+    next_position = models.PositiveBigIntegerField(default=0)
+    item_count = models.PositiveIntegerField(default=0)
+
+    objects = ConversationQuerySet.as_manager()
+
+    class Meta:
+        indexes = [
+            # conversation_page(): a project's conversations newest (or oldest) first,
+            # keyset on (created_at, id).
+            models.Index(fields=["project", "created_at", "id"], name="conv_project_created"),
+        ]
+
+    def __str__(self) -> str:
+        return self.public_id
+
+
+class ItemQuerySet(models.QuerySet):
+    def in_order(self, order: str = "asc"):
+        return self.order_by("position" if order == "asc" else "-position")
+
+
+class Item(models.Model):
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="items")
+    public_id = models.CharField(max_length=128)
+    position = models.PositiveBigIntegerField()
+    type = models.CharField(max_length=64)
+    role = models.CharField(max_length=32, blank=True)
+    status = models.CharField(max_length=32, blank=True)
+    # The whole item as the API returns it (normalised), so a read is one column.
+    body = models.JSONField()
+    # Plain text pulled out of the item, for search (see validators.extract_text).
+    text = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = ItemQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            # item_page(): the timeline in either order, keyset on position.
+            models.UniqueConstraint(fields=["conversation", "position"], name="item_conversation_position"),
+            # item lookup by id, and resolving an `after` cursor to its position.
+            models.UniqueConstraint(fields=["conversation", "public_id"], name="item_conversation_public_id"),
+        ]
+
+    def __str__(self) -> str:
+        return self.public_id
+
+
+class AuditEvent(models.Model):
+    """Who did what, when. Written in the same transaction as the change; never holds content."""
+
+    class Action(models.TextChoices):
+        CONVERSATION_CREATE = "conversation.create"
+        CONVERSATION_UPDATE = "conversation.update"
+        CONVERSATION_DELETE = "conversation.delete"
+        ITEMS_CREATE = "items.create"
+        ITEM_DELETE = "item.delete"
+        API_KEY_CREATE = "api_key.create"
+        API_KEY_REVOKE = "api_key.revoke"
+
+    created_at = models.DateTimeField(default=timezone.now)
+    action = models.CharField(max_length=32, choices=Action.choices)
+    project = models.ForeignKey(Project, null=True, blank=True, on_delete=models.SET_NULL)
+    actor_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    actor_api_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.SET_NULL)
+    # A readable name of the actor, kept when the user or key is later deleted.
+    actor_label = models.CharField(max_length=150)
+    # Public ids as plain strings: the objects themselves may be gone.
+    conversation_id = models.CharField(max_length=64, blank=True)
+    item_ids = models.JSONField(default=list, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # The audit log page, newest first.
+            models.Index(fields=["created_at", "id"], name="audit_created"),
+            # "What happened to this conversation?" from the console.
+            models.Index(fields=["conversation_id", "created_at"], name="audit_conversation"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} by {self.actor_label}"

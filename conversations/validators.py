@@ -1,0 +1,499 @@
+"""The rules of the contract, written once: metadata limits, item shapes, normalisation.
+
+Items are checked against the openai SDK's own input types (`ResponseInputItemParam`, one
+member chosen by the item's `type`) and, after normalisation, against the SDK's output model
+for that type, so whatever is stored is something the SDK parses back in strict mode.
+Upgrading the pinned `openai` package is how new item types arrive.
+"""
+
+import typing
+from dataclasses import dataclass
+from functools import cache
+
+from openai.types.conversations import ConversationItem
+from openai.types.responses import response_input_item_param
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from . import ids
+from .errors import InvalidInput
+
+MAX_ITEMS_PER_REQUEST = 20
+MAX_METADATA_PAIRS = 16
+MAX_METADATA_KEY_CHARS = 64
+MAX_METADATA_VALUE_CHARS = 512
+LIST_LIMIT_DEFAULT = 20
+LIST_LIMIT_MAX = 100
+ORDERS = ("asc", "desc")
+INCLUDABLE = frozenset(
+    {
+        "file_search_call.results",
+        "web_search_call.results",
+        "web_search_call.action.sources",
+        "message.input_image.image_url",
+        "computer_call_output.output.image_url",
+        "code_interpreter_call.outputs",
+        "reasoning.encrypted_content",
+        "message.output_text.logprobs",
+    }
+)
+UNSUPPORTED_ITEM_TYPES = {
+    "item_reference": "Items of type 'item_reference' are not supported by this server; send the item itself.",
+    "compaction_trigger": "Items of type 'compaction_trigger' are not supported by this server.",
+}
+# Longest string accepted per key (spec §7); every other string is capped at 10 MiB.
+DEFAULT_STRING_CAP = 10_485_760
+STRING_CAPS = {
+    "image_url": 20_971_520,
+    "encrypted_content": 20_971_520,
+    "result": 20_971_520,
+    "file_data": 73_400_320,
+}
+MAX_OUTPUT_CALL_ID_CHARS = 64
+# The plain text kept for search is cut at this length (full-text indexes have a size limit).
+MAX_SEARCH_TEXT_CHARS = 100_000
+TEXT_KEYS = frozenset(
+    {"text", "refusal", "arguments", "output", "input", "query", "queries", "code", "logs", "name",
+     "pattern", "command", "commands", "stdout", "stderr", "diff", "revised_prompt", "reason", "result"}
+)
+NON_TEXT_KEYS = frozenset({"image_url", "file_data", "file_url", "encrypted_content", "id", "call_id"})
+
+
+# --- metadata --------------------------------------------------------------------------------
+
+
+def validate_metadata(value: typing.Any, *, param: str = "metadata") -> dict[str, str]:
+    """Metadata is at most 16 string pairs; keys 1..64 characters, values at most 512."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise InvalidInput(
+            f"Invalid type for '{param}': expected an object of string keys and string values.",
+            param=param, code="invalid_type",
+        )
+    if len(value) > MAX_METADATA_PAIRS:
+        raise InvalidInput(
+            f"Invalid '{param}': too many properties. Expected an object with at most "
+            f"{MAX_METADATA_PAIRS} properties, but got an object with {len(value)} properties instead.",
+            param=param, code="object_above_max_properties",
+        )
+    for key, item in value.items():
+        validate_metadata_pair(key, item, param=param)
+    return dict(value)
+
+
+def validate_metadata_pair(key: typing.Any, value: typing.Any, *, param: str = "metadata") -> None:
+    if not isinstance(key, str) or not key:
+        raise InvalidInput(f"Invalid '{param}': keys must be non-empty strings.", param=param, code="invalid_value")
+    if len(key) > MAX_METADATA_KEY_CHARS:
+        raise InvalidInput(
+            f"Invalid '{param}': the key '{key[:20]}…' is {len(key)} characters long; "
+            f"keys may have at most {MAX_METADATA_KEY_CHARS} characters.",
+            param=param, code="string_above_max_length",
+        )
+    if not isinstance(value, str):
+        raise InvalidInput(
+            f"Invalid type for '{param}.{key}': expected a string, but got {_json_type(value)} instead.",
+            param=param, code="invalid_type",
+        )
+    if len(value) > MAX_METADATA_VALUE_CHARS:
+        raise InvalidInput(
+            f"Invalid '{param}.{key}': the value is {len(value)} characters long; "
+            f"values may have at most {MAX_METADATA_VALUE_CHARS} characters.",
+            param=param, code="string_above_max_length",
+        )
+
+
+# --- paging parameters -------------------------------------------------------------------------
+
+
+def validate_limit(raw: typing.Any) -> int:
+    if raw is None or raw == "":
+        return LIST_LIMIT_DEFAULT
+    try:
+        limit = int(raw)
+    except (TypeError, ValueError):
+        raise InvalidInput(
+            f"Invalid 'limit': expected an integer, but got '{raw}' instead.", param="limit", code="invalid_type"
+        ) from None
+    if limit < 1:
+        raise InvalidInput(
+            f"Invalid 'limit': integer below minimum value. Expected a value >= 1, but got {limit} instead.",
+            param="limit", code="integer_below_min_value",
+        )
+    if limit > LIST_LIMIT_MAX:
+        raise InvalidInput(
+            f"Invalid 'limit': integer above maximum value. Expected a value <= {LIST_LIMIT_MAX}, "
+            f"but got {limit} instead.",
+            param="limit", code="integer_above_max_value",
+        )
+    return limit
+
+
+def validate_order(raw: typing.Any) -> str:
+    if raw is None or raw == "":
+        return "desc"
+    if raw not in ORDERS:
+        raise InvalidInput(
+            f"Invalid value: '{raw}'. Supported values are: 'asc' and 'desc'.", param="order", code="invalid_value"
+        )
+    return raw
+
+
+def validate_include(values: list[str]) -> frozenset[str]:
+    for value in values:
+        if value not in INCLUDABLE:
+            supported = ", ".join(f"'{v}'" for v in sorted(INCLUDABLE))
+            raise InvalidInput(
+                f"Invalid value: '{value}'. Supported values are: {supported}.", param="include", code="invalid_value"
+            )
+    return frozenset(values)
+
+
+# --- items -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NormalizedItem:
+    """An item ready to store: its body is exactly what the API will return."""
+
+    public_id: str
+    type: str
+    role: str
+    status: str
+    body: dict
+    text: str
+
+
+def validate_items(items: typing.Any, *, param: str = "items", allow_empty: bool = True) -> list[NormalizedItem]:
+    """Check and normalise a batch of input items; the first bad item raises InvalidInput."""
+    if not isinstance(items, list):
+        raise InvalidInput(
+            f"Invalid type for '{param}': expected an array of items, but got {_json_type(items)} instead.",
+            param=param, code="invalid_type",
+        )
+    if len(items) > MAX_ITEMS_PER_REQUEST:
+        raise InvalidInput(
+            f"Invalid '{param}': array too long. Expected an array with maximum length "
+            f"{MAX_ITEMS_PER_REQUEST}, but got an array with length {len(items)} instead.",
+            param=param, code="array_above_max_length",
+        )
+    if not items and not allow_empty:
+        raise InvalidInput(
+            f"Invalid '{param}': empty array. Expected an array with minimum length 1, "
+            "but got an empty array instead.",
+            param=param, code="empty_array",
+        )
+    normalized = [normalize_item(item, param=f"{param}[{index}]") for index, item in enumerate(items)]
+    seen: set[str] = set()
+    for index, item in enumerate(normalized):
+        if item.public_id in seen:
+            raise InvalidInput(
+                f"Duplicate item id '{item.public_id}' in '{param}'.", param=f"{param}[{index}].id", code="duplicate_id"
+            )
+        seen.add(item.public_id)
+    return normalized
+
+
+def normalize_item(item: typing.Any, *, param: str) -> NormalizedItem:
+    if not isinstance(item, dict):
+        raise InvalidInput(
+            f"Invalid type for '{param}': expected an object, but got {_json_type(item)} instead.",
+            param=param, code="invalid_type",
+        )
+    item_type = item.get("type", "message")
+    if item_type in UNSUPPORTED_ITEM_TYPES:
+        raise InvalidInput(UNSUPPORTED_ITEM_TYPES[item_type], param=f"{param}.type", code="unsupported_value")
+    if item_type not in output_models():
+        raise InvalidInput(
+            f"Invalid value: '{_short(item_type)}'. Supported item types are: "
+            + ", ".join(f"'{t}'" for t in output_models()) + ".",
+            param=f"{param}.type", code="invalid_value",
+        )
+    body = dict(item)
+    body["type"] = item_type
+    if "id" in body and body["id"] is not None:
+        if not isinstance(body["id"], str) or not ids.CLIENT_ID_RE.match(body["id"]):
+            raise InvalidInput(
+                f"Invalid '{param}.id': an item id is 1 to 128 characters from A-Z, a-z, 0-9, '_', '-', '.' and ':'.",
+                param=f"{param}.id", code="invalid_value",
+            )
+    else:
+        body["id"] = ids.new_item_id(item_type)
+    output = output_models()[item_type]
+    if "status" in output.model_fields and body.get("status") is None:
+        body["status"] = "completed"
+
+    _check_against(_input_adapter(body), body, param)
+    if item_type == "message" and body.get("role") == "assistant" and isinstance(body.get("content"), list):
+        _check_assistant_parts(body["content"], param)
+    if item_type == "message" and isinstance(body.get("content"), str):
+        body["content"] = [_text_part(body.get("role"), body["content"])]
+    for name, field in output.model_fields.items():
+        # Fields the output model requires but allows to be null (e.g. image_generation_call.result).
+        if field.is_required() and name not in body and _allows_none(field.annotation):
+            body[name] = None
+    _check_sizes(body, param, item_type)
+    _check_against(_output_adapter(item_type), body, param)
+
+    return NormalizedItem(
+        public_id=body["id"],
+        type=item_type,
+        role=_str_or_blank(body.get("role")),
+        status=_str_or_blank(body.get("status")),
+        body=body,
+        text=extract_text(body),
+    )
+
+
+def item_for_output(body: dict, include: frozenset[str]) -> dict:
+    """The stored body as the API returns it: two fields only when `include` asks for them."""
+    item_type = body.get("type")
+    if item_type == "reasoning" and "reasoning.encrypted_content" not in include and "encrypted_content" in body:
+        body = {k: v for k, v in body.items() if k != "encrypted_content"}
+    elif item_type == "message" and "message.output_text.logprobs" not in include:
+        content = body.get("content")
+        if isinstance(content, list) and any(isinstance(p, dict) and "logprobs" in p for p in content):
+            body = dict(body)
+            body["content"] = [
+                {k: v for k, v in part.items() if k != "logprobs"} if isinstance(part, dict) else part
+                for part in content
+            ]
+    return body
+
+
+def extract_text(body: dict) -> str:
+    """The readable text of an item, for search: message text, call names and arguments, outputs."""
+    chunks: list[str] = []
+
+    def walk(value: typing.Any, key: str | None) -> None:
+        if isinstance(value, str):
+            if key in TEXT_KEYS:
+                chunks.append(value)
+        elif isinstance(value, list):
+            for element in value:
+                walk(element, key)
+        elif isinstance(value, dict):
+            for child_key, child in value.items():
+                if child_key not in NON_TEXT_KEYS:
+                    walk(child, child_key)
+
+    if body.get("type") == "image_generation_call":
+        walk({k: v for k, v in body.items() if k != "result"}, None)
+    else:
+        walk(body, None)
+    return "\n".join(chunks)[:MAX_SEARCH_TEXT_CHARS]
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _text_part(role: typing.Any, text: str) -> dict:
+    if role == "assistant":
+        return {"type": "output_text", "text": text, "annotations": []}
+    return {"type": "input_text", "text": text}
+
+
+@cache
+def output_models() -> dict[str, type[BaseModel]]:
+    """The SDK's returned item models (the ConversationItem union), keyed by their `type`."""
+    union = ConversationItem
+    if typing.get_origin(union) is typing.Annotated:
+        union = typing.get_args(union)[0]
+    models = {}
+    for model in typing.get_args(union):
+        literal = model.model_fields["type"].annotation
+        models[typing.get_args(literal)[0]] = model
+    return models
+
+
+@cache
+def _input_members() -> dict[str, type]:
+    members = {}
+    for member in typing.get_args(response_input_item_param.ResponseInputItemParam):
+        literal = typing.get_type_hints(member)["type"]
+        while typing.get_origin(literal) is not typing.Literal:
+            literal = typing.get_args(literal)[0]
+        members.setdefault(member.__name__, member)
+        kind = typing.get_args(literal)[0]
+        if kind != "message":
+            members.setdefault(kind, member)
+    return members
+
+
+@cache
+def _adapter(name: str) -> TypeAdapter:
+    return TypeAdapter(_input_members()[name])
+
+
+@cache
+def _output_adapter(item_type: str) -> TypeAdapter:
+    return TypeAdapter(output_models()[item_type])
+
+
+def _input_adapter(body: dict) -> TypeAdapter:
+    if body["type"] != "message":
+        return _adapter(body["type"])
+    if body.get("role") == "assistant" and isinstance(body.get("content"), list):
+        # An assistant message with parts is an output message: output_text and refusal parts.
+        return _adapter("ResponseOutputMessageParam")
+    return _adapter("EasyInputMessageParam")
+
+
+def _check_against(adapter: TypeAdapter, body: dict, param: str) -> None:
+    try:
+        adapter.validate_python(body, strict=True)
+    except ValidationError as exc:
+        raise _input_error(exc, body, param) from None
+
+
+def _check_assistant_parts(parts: list, param: str) -> None:
+    # The SDK types these parts as a lazily checked Iterable, so check the part types here.
+    for index, part in enumerate(parts):
+        part_type = part.get("type") if isinstance(part, dict) else None
+        if part_type not in ("output_text", "refusal"):
+            raise InvalidInput(
+                f"Invalid value: '{_short(part_type)}'. Supported values are: 'output_text' and 'refusal'.",
+                param=f"{param}.content[{index}].type", code="invalid_value",
+            )
+
+
+def _check_sizes(body: dict, param: str, item_type: str) -> None:
+    def walk(value: typing.Any, path: str, key: str | None) -> None:
+        if isinstance(value, str):
+            cap = STRING_CAPS.get(key, DEFAULT_STRING_CAP)
+            if len(value) > cap:
+                raise InvalidInput(
+                    f"Invalid '{path}': string too long. Expected a string with maximum length {cap}, "
+                    f"but got a string with length {len(value)} instead.",
+                    param=path, code="string_above_max_length",
+                )
+        elif isinstance(value, list):
+            for index, element in enumerate(value):
+                walk(element, f"{path}[{index}]", key)
+        elif isinstance(value, dict):
+            for child_key, child in value.items():
+                walk(child, f"{path}.{child_key}", child_key)
+
+    walk(body, param, None)
+    call_id = body.get("call_id")
+    if item_type.endswith("_output") and isinstance(call_id, str) and not 1 <= len(call_id) <= MAX_OUTPUT_CALL_ID_CHARS:
+        raise InvalidInput(
+            f"Invalid '{param}.call_id': expected 1 to {MAX_OUTPUT_CALL_ID_CHARS} characters, "
+            f"but got {len(call_id)}.",
+            param=f"{param}.call_id", code="string_above_max_length",
+        )
+
+
+_TYPE_NAMES = {
+    "string_type": "a string",
+    "list_type": "an array",
+    "iterable_type": "an array",
+    "tuple_type": "an array",
+    "dict_type": "an object",
+    "model_type": "an object",
+    "model_attributes_type": "an object",
+    "typed_dict_type": "an object",
+    "int_type": "an integer",
+    "float_type": "a number",
+    "bool_type": "a boolean",
+    "none_required": "null",
+}
+
+
+def _input_error(exc: ValidationError, body: dict, param: str) -> InvalidInput:
+    """Turn pydantic's errors into one OpenAI-style error with a precise `param`.
+
+    Pydantic reports every member of a union it tried, with the member's name in the error
+    location. Errors from members whose `type` literal did not match are dropped (a part of
+    type "input_image" is not a bad "input_text"); the deepest remaining error wins.
+    """
+    errors = exc.errors(include_url=False)
+    wrong_branches = {
+        tuple(e["loc"][:-1]) for e in errors if e["type"] == "literal_error" and e["loc"] and e["loc"][-1] == "type"
+        and len(e["loc"]) > 1
+    }
+    candidates: dict[str, list[dict]] = {}
+    rejected_types: dict[str, list[dict]] = {}
+    for error in errors:
+        loc = tuple(error["loc"])
+        path, depth = _clean_path(body, loc, param, missing=error["type"] == "missing")
+        error = {**error, "_depth": depth}
+        if error["type"] == "literal_error" and loc and loc[-1] == "type" and len(loc) > 1:
+            rejected_types.setdefault(path, []).append(error)
+        elif not any(loc[: len(b)] == b for b in wrong_branches):
+            candidates.setdefault(path, []).append(error)
+    best_depth = max((e["_depth"] for group in candidates.values() for e in group), default=-1)
+    type_depth = max((e["_depth"] for group in rejected_types.values() for e in group), default=-1)
+    if type_depth > best_depth:
+        path, group = max(rejected_types.items(), key=lambda kv: kv[1][0]["_depth"])
+        expected = []
+        for error in group:
+            for value in error.get("ctx", {}).get("expected", "").replace(" or ", ", ").split(", "):
+                if value and value not in expected:
+                    expected.append(value)
+        return InvalidInput(
+            f"Invalid value: '{_short(group[0]['input'])}'. Supported values are: {', '.join(expected)}.",
+            param=path, code="invalid_value",
+        )
+    path, group = max(candidates.items(), key=lambda kv: max(e["_depth"] for e in kv[1]))
+    first = group[0]
+    if first["type"] == "missing":
+        return InvalidInput(f"Missing required parameter: '{path}'.", param=path, code="missing_required_parameter")
+    type_names = [_TYPE_NAMES[e["type"]] for e in group if e["type"] in _TYPE_NAMES]
+    if type_names and len(type_names) == len(group):
+        wanted = " or ".join(dict.fromkeys(type_names))
+        return InvalidInput(
+            f"Invalid type for '{path}': expected {wanted}, but got {_json_type(first['input'])} instead.",
+            param=path, code="invalid_type",
+        )
+    if first["type"] == "literal_error":
+        return InvalidInput(
+            f"Invalid value: '{_short(first['input'])}'. Supported values are: {first['ctx']['expected']}.",
+            param=path, code="invalid_value",
+        )
+    return InvalidInput(f"Invalid value for '{path}': {first['msg']}.", param=path, code="invalid_value")
+
+
+def _clean_path(body: typing.Any, loc: tuple, param: str, *, missing: bool) -> tuple[str, int]:
+    """Follow the error location through the data, skipping pydantic's union-member labels."""
+    path, depth, current = param, 0, body
+    for position, segment in enumerate(loc):
+        if isinstance(segment, int) and isinstance(current, list) and 0 <= segment < len(current):
+            path += f"[{segment}]"
+            current, depth = current[segment], depth + 1
+        elif isinstance(segment, str) and isinstance(current, dict) and segment in current:
+            path += f".{segment}"
+            current, depth = current[segment], depth + 1
+        elif missing and isinstance(segment, str) and position == len(loc) - 1:
+            path += f".{segment}"  # a missing key
+            depth += 1
+    return path, depth
+
+
+def _str_or_blank(value: typing.Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _allows_none(annotation: typing.Any) -> bool:
+    return annotation is None or type(None) in typing.get_args(annotation)
+
+
+def _json_type(value: typing.Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def _short(value: typing.Any) -> str:
+    text = str(value)
+    return text if len(text) <= 60 else text[:57] + "..."

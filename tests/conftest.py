@@ -1,0 +1,61 @@
+"""The small world every test shares: two projects (tenants), a key for each, API clients."""
+
+import json
+from pathlib import Path
+
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+
+from tests.factories import make_api_key, make_project
+
+ITEM_EXAMPLES = json.loads((Path(__file__).parent / "fixtures" / "item_examples.json").read_text())
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.get_closest_marker("postgres_only") and connection.vendor != "postgresql":
+            item.add_marker(pytest.mark.skip(reason="needs PostgreSQL: run with DATABASE_URL=postgres://..."))
+
+
+@pytest.fixture
+def project(db):
+    return make_project("acme")
+
+
+@pytest.fixture
+def other_project(db):
+    return make_project("globex")
+
+
+@pytest.fixture
+def api_key(project):
+    return make_api_key(project)
+
+
+@pytest.fixture
+def other_api_key(other_project):
+    return make_api_key(other_project)
+
+
+def _client(secret: str) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    return client
+
+
+@pytest.fixture
+def api(api_key):
+    """An API client authenticated as project "acme"."""
+    return _client(api_key[1])
+
+
+@pytest.fixture
+def other_api(other_api_key):
+    """An API client authenticated as project "globex"."""
+    return _client(other_api_key[1])
+
+
+@pytest.fixture
+def item_examples():
+    return ITEM_EXAMPLES
