@@ -7,7 +7,7 @@ without rewriting queries.
 
 from django.conf import settings
 from django.db import connection, models
-from django.db.models.fields.json import KeyTextTransform
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from . import ids
@@ -55,6 +55,12 @@ class ApiKey(models.Model):
         return self.revoked_at is None
 
 
+SQLITE_METADATA_PAIR = (
+    'EXISTS (SELECT 1 FROM json_each("conversations_conversation"."metadata") '
+    "WHERE json_each.key = %s AND json_each.type = 'text' AND json_each.value = %s)"
+)
+
+
 class ConversationQuerySet(models.QuerySet):
     def for_project(self, project_id: int):
         """Every front door scopes by project first: another tenant's rows simply are not there."""
@@ -65,16 +71,15 @@ class ConversationQuerySet(models.QuerySet):
 
         Called by conversations.queries.conversation_page (API list, console search).
         PostgreSQL: one JSONB containment per pair (`metadata @> '{"k": "v"}'`), which a GIN
-        index on metadata can serve. SQLite has no containment: compare the extracted value.
+        index on metadata can serve. SQLite has no containment, and its JSON paths cannot quote
+        every key, so it looks the pair up among the object's entries with json_each().
         """
         qs = self
-        for index, (key, value) in enumerate(pairs):
+        for key, value in pairs:
             if connection.vendor == "postgresql":
                 qs = qs.filter(metadata__contains={key: value})
             else:
-                # KeyTextTransform takes the key literally: `a__b` or `"` in a key stay data.
-                alias = f"_metadata_{index}"
-                qs = qs.alias(**{alias: KeyTextTransform(key, "metadata")}).filter(**{alias: value})
+                qs = qs.filter(RawSQL(SQLITE_METADATA_PAIR, (key, value), output_field=models.BooleanField()))
         return qs
 
 

@@ -59,3 +59,13 @@ def other_api(other_api_key):
 @pytest.fixture
 def item_examples():
     return ITEM_EXAMPLES
+
+
+def pytest_sessionstart(session):
+    # CI sets this on its PostgreSQL run: a suite that silently fell back to SQLite would prove nothing.
+    import os
+
+    from django.conf import settings
+
+    if os.environ.get("CONVOSCOPE_REQUIRE_POSTGRES") and "postgresql" not in settings.DATABASES["default"]["ENGINE"]:
+        raise pytest.UsageError("CONVOSCOPE_REQUIRE_POSTGRES is set but DATABASE_URL is not PostgreSQL")

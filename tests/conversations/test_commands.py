@@ -1,0 +1,62 @@
+import pytest
+from django.core.management import CommandError, call_command
+
+from conversations import services
+from conversations.models import ApiKey, Project
+
+pytestmark = pytest.mark.django_db
+
+
+def run(*args) -> list[str]:
+    from io import StringIO
+
+    out = StringIO()
+    call_command(*args, stdout=out)
+    return out.getvalue().strip().splitlines()
+
+
+def test_create_api_key_makes_the_project_and_prints_the_secret_last():
+    lines = run("create_api_key", "--project", "newco", "--name", "zendesk")
+    secret = lines[-1]
+    key = ApiKey.objects.get()
+    assert key.project == Project.objects.get(name="newco")
+    assert key.name == "zendesk"
+    assert secret.startswith(key.prefix) and " " not in secret
+    assert services.apikey_authenticate(secret) == key
+    assert secret not in key.secret_hash
+
+
+def test_create_api_key_reuses_an_existing_project(project):
+    run("create_api_key", "--project", project.name)
+    assert Project.objects.count() == 1
+
+
+def test_create_api_key_refuses_a_blank_project():
+    with pytest.raises(CommandError):
+        run("create_api_key", "--project", "  ")
+
+
+def test_revoke_api_key_by_prefix(project):
+    key, secret = services.apikey_create(project=project, actor=services.SYSTEM)
+    lines = run("revoke_api_key", key.prefix)
+    assert "Revoked" in lines[-1]
+    assert services.apikey_authenticate(secret) is None
+
+
+def test_revoke_an_unknown_prefix_is_a_clear_error():
+    with pytest.raises(CommandError, match="No API key"):
+        run("revoke_api_key", "cvs_nope")
+
+
+def test_setup_demo_loads_data_once_and_prints_working_credentials(tmp_path, monkeypatch, client):
+    from conversations.management.commands import setup_demo
+
+    monkeypatch.setattr(setup_demo, "CREDENTIALS_FILE", tmp_path / "creds.json")
+    first = run("setup_demo")
+    again = run("setup_demo")
+    assert first == again
+    assert Project.objects.get(name="demo").conversations.count() == len(setup_demo.DEMO_CONVERSATIONS)
+    secret = next(line.split(": ", 1)[1] for line in first if "API key" in line)
+    assert services.apikey_authenticate(secret) is not None
+    password = next(line.split(" / ", 1)[1] for line in first if "console login" in line)
+    assert client.login(username="demo", password=password)
