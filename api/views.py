@@ -26,7 +26,8 @@ def _body(serializer_class, request) -> dict:
 
 def _include(request) -> frozenset[str]:
     """`include[]=a&include[]=b` (what the SDK sends) or plain repeated `include=a`."""
-    return validators.validate_include(request.query_params.getlist("include[]") + request.query_params.getlist("include"))
+    values = request.query_params.getlist("include[]") + request.query_params.getlist("include")
+    return validators.validate_include(values)
 
 
 class ProjectScopedViewSet(viewsets.ViewSet):

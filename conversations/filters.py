@@ -11,7 +11,7 @@ from django.http import QueryDict
 
 from . import validators
 from .errors import InvalidInput
-from .models import Conversation
+from .models import Conversation, Project
 
 METADATA_PARAM = re.compile(r"^metadata\[(.*)\]$", re.DOTALL)
 
@@ -36,12 +36,20 @@ def metadata_pairs(data: QueryDict) -> list[tuple[str, str]]:
 
 
 class ConversationFilter(django_filters.FilterSet):
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    """Used by GET /v1/conversations (scoped to the key's project) and the console search."""
+
+    text = django_filters.CharFilter(method="filter_text", label="Text in items", max_length=200)
+    created_after = django_filters.DateTimeFilter(
+        field_name="created_at", lookup_expr="gte", label="Created on or after"
+    )
+    created_before = django_filters.DateTimeFilter(field_name="created_at", lookup_expr="lt", label="Created before")
 
     class Meta:
         model = Conversation
         fields: list[str] = []
+
+    def filter_text(self, queryset, name, value):
+        return queryset.matching_text(value.strip()) if value.strip() else queryset
 
     def filter_queryset(self, queryset):
         queryset = super().filter_queryset(queryset)
@@ -53,3 +61,9 @@ class ConversationFilter(django_filters.FilterSet):
             field, messages = next(iter(self.errors.items()))
             raise InvalidInput(f"Invalid '{field}': {' '.join(messages)}", param=field)
         return self.qs
+
+
+class ConsoleConversationFilter(ConversationFilter):
+    """The console sees every project, so it can also filter by one."""
+
+    project = django_filters.ModelChoiceFilter(queryset=Project.objects.all(), empty_label="All projects")

@@ -82,6 +82,15 @@ class ConversationQuerySet(models.QuerySet):
                 qs = qs.filter(RawSQL(SQLITE_METADATA_PAIR, (key, value), output_field=models.BooleanField()))
         return qs
 
+    def matching_text(self, text: str):
+        """Conversations with at least one item whose text contains `text` (console search).
+
+        A case-insensitive substring match on both databases for now: correct, not fast.
+        """
+        return self.filter(
+            models.Exists(Item.objects.filter(conversation=models.OuterRef("pk"), text__icontains=text))
+        )
+
 
 class Conversation(models.Model):
     public_id = models.CharField(max_length=64, unique=True, default=ids.new_conversation_id)
@@ -133,6 +142,10 @@ class Item(models.Model):
             models.UniqueConstraint(fields=["conversation", "position"], name="item_conversation_position"),
             # item lookup by id, and resolving an `after` cursor to its position.
             models.UniqueConstraint(fields=["conversation", "public_id"], name="item_conversation_public_id"),
+        ]
+        indexes = [
+            # The console's id box: an item id alone leads to its conversation (queries.locate).
+            models.Index(fields=["public_id"], name="item_public_id"),
         ]
 
     def __str__(self) -> str:

@@ -5,12 +5,15 @@ cursor, and fetch limit + 1 rows so `has_more` comes from the extra row.
 """
 
 from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Substr, TruncDate
+from django.utils import timezone
 
 from .errors import InvalidInput, NotFound
-from .models import Conversation, Item
+from .models import Conversation, Item, Project
 
 
 @dataclass(frozen=True)
@@ -77,7 +80,8 @@ def conversation_page(
     valid when the conversation it names no longer matches the filters.
     """
     if after:
-        cursor = (conversations if scope is None else scope).filter(public_id=after).values_list("created_at", "pk").first()
+        cursor = (conversations if scope is None else scope).filter(public_id=after)
+        cursor = cursor.values_list("created_at", "pk").first()
         if cursor is None:
             raise InvalidInput(f"Invalid 'after': no conversation with id '{after}'.", param="after")
         created_at, pk = cursor
@@ -87,3 +91,74 @@ def conversation_page(
             conversations = conversations.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, pk__lt=pk))
     ordering = ["created_at", "pk"] if order == "asc" else ["-created_at", "-pk"]
     return _page(list(conversations.order_by(*ordering)[: limit + 1]), limit)
+
+
+# --- the console ---------------------------------------------------------------------------------
+
+PREVIEW_CHARS = 160
+
+
+def search_rows(conversations: QuerySet) -> QuerySet:
+    """Console search rows: the project and a preview of the last item come in the same query."""
+    last = Item.objects.filter(conversation=OuterRef("pk")).order_by("-position")
+    return conversations.select_related("project").annotate(
+        last_item_preview=Substr(Subquery(last.values("text")[:1]), 1, PREVIEW_CHARS),
+        last_item_type=Subquery(last.values("type")[:1]),
+    )
+
+
+def locate(public_id: str) -> tuple[Conversation, Item | None] | None:
+    """What the console's id box names: a conversation, or an item and its conversation."""
+    public_id = public_id.strip()
+    conversation = Conversation.objects.filter(public_id=public_id).first()
+    if conversation is not None:
+        return conversation, None
+    item = Item.objects.select_related("conversation").defer("text").filter(public_id=public_id).first()
+    if item is not None:
+        return item.conversation, item
+    return None
+
+
+def audit_page(events: QuerySet, *, after: int | None = None, limit: int = 50) -> Page:
+    """The audit log, newest first, keyset on id (ids grow with time)."""
+    if after is not None:
+        events = events.filter(pk__lt=after)
+    rows = list(events.select_related("project").order_by("-pk")[: limit + 1])
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    return Page(data=rows, first_id=rows[0].pk if rows else None, last_id=rows[-1].pk if rows else None,
+                has_more=has_more)
+
+
+@dataclass(frozen=True)
+class Overview:
+    projects: int
+    conversations: int
+    items: int
+    conversations_24h: int
+    items_24h: int
+    items_per_day: list[tuple[date, int]]
+
+
+def overview(*, days: int = 30) -> Overview:
+    """Counts for the console's overview page, and items created per day for the last `days` days."""
+    now = timezone.now()
+    today = timezone.localdate(now)
+    first_day = today - timedelta(days=days - 1)
+    since = timezone.make_aware(datetime.combine(first_day, time.min))
+    per_day = dict(
+        Item.objects.filter(created_at__gte=since)
+        .annotate(day=TruncDate("created_at"))
+        .values_list("day")
+        .annotate(n=Count("id"))
+        .values_list("day", "n")
+    )
+    return Overview(
+        projects=Project.objects.count(),
+        conversations=Conversation.objects.count(),
+        items=Item.objects.count(),
+        conversations_24h=Conversation.objects.filter(created_at__gte=now - timedelta(hours=24)).count(),
+        items_24h=Item.objects.filter(created_at__gte=now - timedelta(hours=24)).count(),
+        items_per_day=[(first_day + timedelta(days=n), per_day.get(first_day + timedelta(days=n), 0))
+                       for n in range(days)],
+    )

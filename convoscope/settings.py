@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "template_partials",
     "conversations",
     "api",
+    "dashboard",
 ]
 
 MIDDLEWARE = [

@@ -56,6 +56,49 @@ def other_api(other_api_key):
     return _client(other_api_key[1])
 
 
+def make_user(username: str, role: str | None):
+    from django.contrib.auth.models import Group, User
+
+    user = User.objects.create_user(username=username, password="pw-" + username)
+    if role:
+        user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+@pytest.fixture
+def viewer(db):
+    return make_user("vera", "viewer")
+
+
+@pytest.fixture
+def operator(db):
+    return make_user("otto", "operator")
+
+
+@pytest.fixture
+def admin_user(db):
+    return make_user("ada", "admin")
+
+
+@pytest.fixture
+def viewer_client(client, viewer):
+    client.force_login(viewer)
+    return client
+
+
+@pytest.fixture
+def operator_client(client, operator):
+    client.force_login(operator)
+    return client
+
+
+@pytest.fixture
+def admin_client_(client, admin_user):
+    """A console client logged in with the admin role (not a Django superuser)."""
+    client.force_login(admin_user)
+    return client
+
+
 @pytest.fixture
 def item_examples():
     return ITEM_EXAMPLES

@@ -58,5 +58,8 @@ def test_setup_demo_loads_data_once_and_prints_working_credentials(tmp_path, mon
     assert Project.objects.get(name="demo").conversations.count() == len(setup_demo.DEMO_CONVERSATIONS)
     secret = next(line.split(": ", 1)[1] for line in first if "API key" in line)
     assert services.apikey_authenticate(secret) is not None
-    password = next(line.split(" / ", 1)[1] for line in first if "console login" in line)
-    assert client.login(username="demo", password=password)
+    logins = [line.split(": ", 1)[1].split()[:3] for line in first if "console login" in line]
+    assert [login[0] for login in logins] == ["viewer", "operator", "admin"]
+    for username, _, password in logins:
+        assert client.login(username=username, password=password)
+        assert client.get("/").status_code == 200

@@ -4,12 +4,14 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 
 from conversations import services
 from conversations.models import Project
 
 DEMO_PROJECT = "demo"
+DEMO_ROLES = ("viewer", "operator", "admin")
 CREDENTIALS_FILE = Path(settings.BASE_DIR) / ".demo-credentials.json"
 
 DEMO_CONVERSATIONS = [
@@ -29,8 +31,10 @@ DEMO_CONVERSATIONS = [
         {"user_id": "user_456", "plan": "free", "channel": "mobile", "locale": "fr-FR"},
         [
             {"role": "user", "content": "Bonjour, je n'arrive pas à me connecter."},
-            {"type": "reasoning", "summary": [{"type": "summary_text", "text": "User cannot log in; suggest a reset."}]},
-            {"role": "assistant", "content": "Essayez de réinitialiser votre mot de passe depuis la page de connexion."},
+            {"type": "reasoning",
+             "summary": [{"type": "summary_text", "text": "User cannot log in; suggest a reset."}]},
+            {"role": "assistant",
+             "content": "Essayez de réinitialiser votre mot de passe depuis la page de connexion."},
         ],
     ),
     (
@@ -48,7 +52,7 @@ DEMO_CONVERSATIONS = [
 
 class Command(BaseCommand):
     help = (
-        "Load a small demo data set, a demo login and a demo API key (once), and print the "
+        "Load a small demo data set, one demo login per console role and a demo API key (once), and print the "
         "credentials. Used by `make run`; safe to run again."
     )
 
@@ -56,7 +60,8 @@ class Command(BaseCommand):
         credentials = self.load_or_create()
         self.stdout.write("")
         self.stdout.write("Convoscope demo credentials (also in .demo-credentials.json):")
-        self.stdout.write(f"  console login : {credentials['username']} / {credentials['password']}")
+        for role in DEMO_ROLES:
+            self.stdout.write(f"  console login : {role} / {credentials['users'][role]}  ({role})")
         self.stdout.write(f"  API key       : {credentials['api_key']}")
         self.stdout.write("")
 
@@ -67,12 +72,17 @@ class Command(BaseCommand):
         for metadata, items in DEMO_CONVERSATIONS:
             services.conversation_create(project=project, actor=services.SYSTEM, metadata=metadata, items=items)
         _, api_key = services.apikey_create(project=project, actor=services.SYSTEM, name="demo")
-        password = secrets.token_urlsafe(9)
-        user_model = get_user_model()
-        user, _ = user_model.objects.get_or_create(username="demo", defaults={"is_staff": True, "is_superuser": True})
-        user.set_password(password)
-        user.save()
-        credentials = {"username": "demo", "password": password, "api_key": api_key}
+        users = {}
+        for role in DEMO_ROLES:
+            password = secrets.token_urlsafe(9)
+            # The demo admin may also use the Django admin (/admin/).
+            user, _ = get_user_model().objects.get_or_create(username=role)
+            user.is_staff = user.is_superuser = role == "admin"
+            user.set_password(password)
+            user.save()
+            user.groups.set([Group.objects.get(name=role)])
+            users[role] = password
+        credentials = {"users": users, "api_key": api_key}
         CREDENTIALS_FILE.write_text(json.dumps(credentials, indent=2))
         CREDENTIALS_FILE.chmod(0o600)
         return credentials

@@ -1,0 +1,43 @@
+"""Console forms. Rules live in conversations.validators; these only gather the input."""
+
+from django import forms
+
+from conversations.models import Project
+
+
+class MetadataForm(forms.Form):
+    """Metadata as rows of key and value inputs (repeated `key` and `value` fields)."""
+
+    def __init__(self, data=None, *, metadata: dict | None = None):
+        super().__init__(data)
+        if data is not None:
+            self.rows = list(zip(data.getlist("key"), data.getlist("value"), strict=False))
+        else:
+            self.rows = list((metadata or {}).items())
+        self.blank_rows = range(2)
+
+    def clean(self):
+        metadata: dict[str, str] = {}
+        for key, value in self.rows:
+            key = key.strip()
+            if not key and not value:
+                continue
+            if not key:
+                raise forms.ValidationError(f"The value {value[:40]!r} has no key.")
+            if key in metadata:
+                raise forms.ValidationError(f"The key {key!r} appears twice.")
+            metadata[key] = value
+        self.cleaned_data["metadata"] = metadata
+        return self.cleaned_data
+
+
+class ApiKeyForm(forms.Form):
+    project = forms.ModelChoiceField(queryset=Project.objects.all(), required=False, empty_label="(new project)")
+    new_project = forms.CharField(max_length=100, required=False, label="New project name")
+    name = forms.CharField(max_length=100, required=False, label="Label", help_text="e.g. the integration using it")
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("project") and not (data.get("new_project") or "").strip():
+            raise forms.ValidationError("Choose a project or name a new one.")
+        return data

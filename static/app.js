@@ -1,0 +1,37 @@
+// Convoscope console: small enhancements. Every page works without this file.
+document.documentElement.classList.add("js");
+
+// Timestamps in the viewer's local time; the exact UTC value stays in the title.
+function localiseTimes(root) {
+  root.querySelectorAll("time[datetime]:not([data-local])").forEach((el) => {
+    const when = new Date(el.getAttribute("datetime"));
+    if (!isNaN(when)) {
+      el.textContent = when.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+      el.dataset.local = "1";
+    }
+  });
+}
+
+document.addEventListener("DOMContentLoaded", () => localiseTimes(document));
+document.addEventListener("htmx:afterSwap", (event) => localiseTimes(event.target));
+document.addEventListener("htmx:load", (event) => localiseTimes(event.target));
+
+// Copy-to-clipboard buttons: <button class="copy" data-copy="text">.
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("[data-copy]");
+  if (!button) return;
+  navigator.clipboard.writeText(button.dataset.copy).then(() => {
+    const label = button.textContent;
+    button.textContent = "Copied";
+    setTimeout(() => { button.textContent = label; }, 1200);
+  });
+});
+
+// "/" focuses the search box, unless the user is typing somewhere already.
+document.addEventListener("keydown", (event) => {
+  if (event.key !== "/" || event.ctrlKey || event.metaKey || event.altKey) return;
+  const tag = (document.activeElement && document.activeElement.tagName) || "";
+  if (["INPUT", "TEXTAREA", "SELECT"].includes(tag)) return;
+  const box = document.querySelector("[data-search-box]");
+  if (box) { event.preventDefault(); box.focus(); }
+});
