@@ -10,7 +10,7 @@ from django.db import connection, models
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from . import ids
+from . import ids, search
 
 
 class Project(models.Model):
@@ -83,13 +83,12 @@ class ConversationQuerySet(models.QuerySet):
         return qs
 
     def matching_text(self, text: str):
-        """Conversations with at least one item whose text contains `text` (console search).
+        """Conversations with at least one item matching `text` (console search, API `text`).
 
-        A case-insensitive substring match on both databases for now: correct, not fast.
+        PostgreSQL: the planner either walks conversations newest first and probes their items'
+        stored tsvectors, or collects matches from the GIN index (rare words) - both indexed.
         """
-        return self.filter(
-            models.Exists(Item.objects.filter(conversation=models.OuterRef("pk"), text__icontains=text))
-        )
+        return self.filter(models.Exists(Item.objects.filter(conversation=models.OuterRef("pk")).matching(text)))
 
 
 class Conversation(models.Model):
@@ -107,9 +106,13 @@ class Conversation(models.Model):
 
     class Meta:
         indexes = [
-            # conversation_page(): a project's conversations newest (or oldest) first,
-            # keyset on (created_at, id).
+            # conversation_page() for the API: a project's conversations newest (or oldest)
+            # first, keyset on (created_at, id).
             models.Index(fields=["project", "created_at", "id"], name="conv_project_created"),
+            # conversation_page() for the console: every project's conversations, newest first.
+            models.Index(fields=["created_at", "id"], name="conv_created"),
+            # PostgreSQL also has a GIN index on metadata for with_metadata()'s containment,
+            # made by migration 0002 (jsonb_path_ops; SQLite has no such index).
         ]
 
     def __str__(self) -> str:
@@ -119,6 +122,10 @@ class Conversation(models.Model):
 class ItemQuerySet(models.QuerySet):
     def in_order(self, order: str = "asc"):
         return self.order_by("position" if order == "asc" else "-position")
+
+    def matching(self, text: str):
+        """Items whose text matches a search query (see conversations.search)."""
+        return self.filter(search.item_match(text))
 
 
 class Item(models.Model):

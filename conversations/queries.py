@@ -12,6 +12,7 @@ from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Substr, TruncDate
 from django.utils import timezone
 
+from . import search
 from .errors import InvalidInput, NotFound
 from .models import Conversation, Item, Project
 
@@ -98,13 +99,24 @@ def conversation_page(
 PREVIEW_CHARS = 160
 
 
-def search_rows(conversations: QuerySet) -> QuerySet:
-    """Console search rows: the project and a preview of the last item come in the same query."""
+def search_rows(conversations: QuerySet, *, text: str = "") -> QuerySet:
+    """Console search rows: the project, a preview of the last item and, for a text search, a
+    highlighted snippet of the best-matching item, all in the same query.
+
+    The per-row subqueries run only for the rows of the page (PostgreSQL evaluates the select
+    list after LIMIT).
+    """
     last = Item.objects.filter(conversation=OuterRef("pk")).order_by("-position")
-    return conversations.select_related("project").annotate(
+    rows = conversations.select_related("project").annotate(
         last_item_preview=Substr(Subquery(last.values("text")[:1]), 1, PREVIEW_CHARS),
         last_item_type=Subquery(last.values("type")[:1]),
     )
+    if text:
+        matches = Item.objects.filter(conversation=OuterRef("pk")).matching(text)
+        best = search.best_first(matches, text).annotate(snippet=search.item_snippet(text))
+        rows = rows.annotate(match_snippet=Subquery(best.values("snippet")[:1]),
+                             match_item_id=Subquery(best.values("public_id")[:1]))
+    return rows
 
 
 def locate(public_id: str) -> tuple[Conversation, Item | None] | None:

@@ -88,7 +88,8 @@ def conversation_list(request):
     filterset = ConsoleConversationFilter(request.GET, queryset=Conversation.objects.all())
     page, error = None, None
     try:
-        conversations = queries.search_rows(filterset.qs_or_raise())
+        text = filterset.form.cleaned_data.get("text", "") if filterset.is_valid() else ""
+        conversations = queries.search_rows(filterset.qs_or_raise(), text=(text or "").strip())
         page = queries.conversation_page(
             conversations=conversations, scope=Conversation.objects.all(),
             after=request.GET.get("after") or None, limit=SEARCH_PAGE_SIZE,
@@ -118,6 +119,7 @@ def conversation_list(request):
         "hidden_metadata": [(name, value) for name in request.GET if METADATA_PARAM.match(name)
                             for value in request.GET.getlist(name)],
         "more_url": _with_params(base, request.GET, after=page.last_id) if page and page.has_more else None,
+        "text_query": request.GET.get("text", "").strip(),
     }
     if request.htmx and request.GET.get("after"):
         return render(request, "dashboard/conversation_list.html#rows", context)

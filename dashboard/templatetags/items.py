@@ -4,6 +4,10 @@ import json
 from datetime import UTC, datetime
 
 from django import template
+from django.utils.html import conditional_escape
+from django.utils.safestring import mark_safe
+
+from conversations import search
 
 register = template.Library()
 
@@ -79,6 +83,14 @@ def timestamp(value: datetime):
     """A <time> that app.js shows in the viewer's local time; the exact UTC value on hover."""
     utc = value.astimezone(UTC) if value else None
     return {"value": utc}
+
+
+@register.filter
+def highlight(snippet: str, query: str) -> str:
+    """A search snippet with the matched words in <mark>; everything else escaped."""
+    marked = search.snippet_for_display(snippet, query)
+    escaped = conditional_escape(marked)
+    return mark_safe(escaped.replace(search.MARK_START, "<mark>").replace(search.MARK_END, "</mark>"))
 
 
 @register.filter
