@@ -52,7 +52,7 @@ class ApiErrorsMiddleware:
     def __call__(self, request):
         response = self.get_response(request)
         if (
-            request.path.startswith(API_PREFIX)
+            (request.path.startswith(API_PREFIX) or request.path == API_PREFIX.rstrip("/"))
             and response.status_code == 404
             and not response.get("Content-Type", "").startswith("application/json")
         ):

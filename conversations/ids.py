@@ -41,8 +41,9 @@ ITEM_PREFIXES = {
     "custom_tool_call_output": "ctco",
 }
 
-# What a client may use as its own item id: URL-safe, at most 128 characters.
-CLIENT_ID_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
+# What a client may use as its own item id: URL-safe, at most 128 characters, and not "." or
+# ".." (HTTP clients resolve those path segments away, so such an item could not be reached).
+CLIENT_ID_RE = re.compile(r"^(?!\.{1,2}$)[A-Za-z0-9_.:-]{1,128}$")
 
 
 def new_id(prefix: str) -> str:

@@ -132,11 +132,20 @@ def conversation_update(*, conversation: Conversation, actor: Actor, metadata: A
         locked.metadata = clean_metadata
         locked.updated_at = timezone.now()
         locked.save(update_fields=["metadata", "updated_at"])
+        # Key names only: values may be personal data, which must not outlive a deleted conversation.
         _audit(
             actor=actor, action=AuditEvent.Action.CONVERSATION_UPDATE, project_id=locked.project_id,
-            conversation_id=locked.public_id, details={"before": before, "after": clean_metadata},
+            conversation_id=locked.public_id, details=_metadata_change(before, clean_metadata),
         )
     return locked
+
+
+def _metadata_change(before: dict, after: dict) -> dict:
+    return {
+        "added": sorted(after.keys() - before.keys()),
+        "removed": sorted(before.keys() - after.keys()),
+        "changed": sorted(k for k in after.keys() & before.keys() if after[k] != before[k]),
+    }
 
 
 def conversation_delete(*, conversation: Conversation, actor: Actor) -> None:
@@ -225,6 +234,8 @@ def apikey_revoke(*, prefix: str, actor: Actor) -> ApiKey:
 
 def apikey_authenticate(secret: str) -> ApiKey | None:
     """The active key this secret belongs to, or None. Compares hashes in constant time."""
+    if not validators.storable(secret):
+        return None
     key = ApiKey.objects.active().select_related("project").filter(prefix=secret[:API_KEY_PREFIX_CHARS]).first()
     if key is None or not hmac.compare_digest(key.secret_hash, _hash_secret(secret)):
         return None

@@ -81,9 +81,28 @@ def validate_metadata(value: typing.Any, *, param: str = "metadata") -> dict[str
     return dict(value)
 
 
+def storable(value: str) -> bool:
+    """False for text a database cannot hold: NUL characters (PostgreSQL refuses them) and
+    unpaired UTF-16 surrogates (JSON can spell them, "\\ud800"; UTF-8 cannot encode them)."""
+    if "\x00" in value:
+        return False
+    if value.isascii():
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+UNSTORABLE = "a NUL character or an unpaired surrogate, which cannot be stored"
+
+
 def validate_metadata_pair(key: typing.Any, value: typing.Any, *, param: str = "metadata") -> None:
     if not isinstance(key, str) or not key:
         raise InvalidInput(f"Invalid '{param}': keys must be non-empty strings.", param=param, code="invalid_value")
+    if not storable(key) or (isinstance(value, str) and not storable(value)):
+        raise InvalidInput(f"Invalid '{param}': the text holds {UNSTORABLE}.", param=param, code="invalid_value")
     if len(key) > MAX_METADATA_KEY_CHARS:
         raise InvalidInput(
             f"Invalid '{param}': the key '{key[:20]}…' is {len(key)} characters long; "
@@ -360,6 +379,9 @@ def _check_assistant_parts(parts: list, param: str) -> None:
 def _check_sizes(body: dict, param: str, item_type: str) -> None:
     def walk(value: typing.Any, path: str, key: str | None) -> None:
         if isinstance(value, str):
+            if not storable(value):
+                raise InvalidInput(f"Invalid '{path}': the text holds {UNSTORABLE}.", param=path,
+                                   code="invalid_value")
             cap = STRING_CAPS.get(key, DEFAULT_STRING_CAP)
             if len(value) > cap:
                 raise InvalidInput(
@@ -372,6 +394,9 @@ def _check_sizes(body: dict, param: str, item_type: str) -> None:
                 walk(element, f"{path}[{index}]", key)
         elif isinstance(value, dict):
             for child_key, child in value.items():
+                if not storable(child_key):
+                    raise InvalidInput(f"Invalid '{path}': a key holds {UNSTORABLE}.", param=path,
+                                       code="invalid_value")
                 walk(child, f"{path}.{child_key}", child_key)
 
     walk(body, param, None)

@@ -63,3 +63,30 @@ def test_setup_demo_loads_data_once_and_prints_working_credentials(tmp_path, mon
     for username, _, password in logins:
         assert client.login(username=username, password=password)
         assert client.get("/").status_code == 200
+
+
+def test_seed_fills_a_project_with_valid_varied_conversations():
+    from conversations import validators
+    from conversations.models import Conversation, Item
+
+    lines = run("seed", "--conversations", "30", "--items-per-conversation", "7", "--project", "load",
+                "--no-progress")
+    assert "Seeded 30 conversations and 210 items" in lines[-1]
+    project = Project.objects.get(name="load")
+    assert Conversation.objects.filter(project=project).count() == 30
+    items = Item.objects.filter(conversation__project=project)
+    assert items.count() == 210
+    assert {"message", "function_call", "function_call_output"} <= set(items.values_list("type", flat=True))
+    for conversation in Conversation.objects.filter(project=project)[:5]:
+        assert {"user_id", "plan", "channel"} <= conversation.metadata.keys()
+        positions = list(conversation.items.order_by("position").values_list("position", flat=True))
+        assert positions == list(range(7)) and conversation.next_position == conversation.item_count == 7
+    for item in items[:50]:
+        # What the seeder writes is exactly what the API would have stored for it.
+        assert validators.normalize_item(item.body, param="items[0]").body == item.body
+        assert item.text == validators.extract_text(item.body)
+
+
+def test_seed_refuses_nonsense_sizes():
+    with pytest.raises(CommandError):
+        run("seed", "--conversations", "0")

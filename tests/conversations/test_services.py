@@ -88,12 +88,13 @@ def test_conversation_delete_removes_items_and_keeps_only_counts_in_the_audit(pr
     assert "secret" not in str(event.details) + str(event.item_ids)
 
 
-def test_update_replaces_the_whole_map_and_audits_before_and_after(project):
+def test_update_replaces_the_whole_map_and_audits_the_changed_keys_but_no_values(project):
     conversation = make_conversation(project, metadata={"a": "1", "b": "2"})
-    updated = services.conversation_update(conversation=conversation, actor=services.SYSTEM, metadata={"c": "3"})
-    assert updated.metadata == {"c": "3"}
+    updated = services.conversation_update(conversation=conversation, actor=services.SYSTEM,
+                                           metadata={"b": "two", "c": "3"})
+    assert updated.metadata == {"b": "two", "c": "3"}
     event = AuditEvent.objects.get(action="conversation.update")
-    assert event.details == {"before": {"a": "1", "b": "2"}, "after": {"c": "3"}}
+    assert event.details == {"added": ["c"], "removed": ["a"], "changed": ["b"]}
     assert services.conversation_update(conversation=conversation, actor=services.SYSTEM, metadata=None).metadata == {}
 
 

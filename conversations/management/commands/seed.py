@@ -1,0 +1,98 @@
+import json
+import time
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection, transaction
+from tqdm import tqdm
+
+from conversations import services
+from conversations.errors import DomainError
+from conversations.models import Conversation, Item
+from conversations.seeding import Seeder, item_row
+
+CONVERSATION_COLUMNS = ("id", "public_id", "project_id", "metadata", "created_at", "updated_at", "next_position",
+                        "item_count")
+ITEM_COLUMNS = ("conversation_id", "public_id", "position", "type", "role", "status", "body", "text", "created_at")
+
+
+class Command(BaseCommand):
+    help = (
+        "Fill a project with realistic fake conversations (a mix of item types, metadata such as "
+        "user_id, plan, channel, locale). Uses COPY on PostgreSQL and bulk inserts on SQLite."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--conversations", type=int, required=True, help="how many conversations to add")
+        parser.add_argument("--items-per-conversation", type=int, default=10, help="items in each conversation")
+        parser.add_argument("--project", default="seed", help="project name (created if missing; default: seed)")
+        parser.add_argument("--seed", type=int, default=42, help="random seed, for repeatable data")
+        parser.add_argument("--batch", type=int, default=1000, help="conversations written per transaction")
+        parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    def handle(self, *args, **options):
+        total, per = options["conversations"], options["items_per_conversation"]
+        if total < 1 or per < 1:
+            raise CommandError("--conversations and --items-per-conversation must be at least 1")
+        try:
+            project = services.project_get_or_create(name=options["project"])
+        except DomainError as exc:
+            raise CommandError(exc.message) from None
+        seeder = Seeder(conversations=total, items_per_conversation=per, seed=options["seed"])
+        write = self.copy_batch if connection.vendor == "postgresql" else self.orm_batch
+        progress = tqdm(total=total * per, unit="item", unit_scale=True, disable=options["no_progress"],
+                        file=self.stderr._out, desc="seeding")
+        started = time.perf_counter()
+        batch = []
+        for conversation in seeder.conversations():
+            batch.append(conversation)
+            if len(batch) >= options["batch"]:
+                write(project, batch)
+                progress.update(sum(len(c.items) for c in batch))
+                batch = []
+        if batch:
+            write(project, batch)
+            progress.update(sum(len(c.items) for c in batch))
+        progress.close()
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE conversations_conversation")
+                cursor.execute("ANALYZE conversations_item")
+        elapsed = time.perf_counter() - started
+        self.stdout.write(
+            f"Seeded {total} conversations and {total * per} items into project {project.name!r} "
+            f"in {elapsed:.1f} s ({total * per / elapsed:,.0f} items/s)."
+        )
+
+    def copy_batch(self, project, batch) -> None:
+        """PostgreSQL: reserve the conversations' ids, then COPY both tables in one transaction."""
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT nextval(pg_get_serial_sequence('conversations_conversation', 'id')) "
+                           "FROM generate_series(1, %s)", [len(batch)])
+            pks = [row[0] for row in cursor.fetchall()]
+            raw = cursor.cursor  # the psycopg cursor, for COPY
+            with raw.copy(f"COPY conversations_conversation ({', '.join(CONVERSATION_COLUMNS)}) FROM STDIN") as copy:
+                for pk, conversation in zip(pks, batch, strict=True):
+                    copy.write_row((pk, conversation.public_id, project.pk, json.dumps(conversation.metadata),
+                                    conversation.created_at, conversation.created_at, len(conversation.items),
+                                    len(conversation.items)))
+            with raw.copy(f"COPY conversations_item ({', '.join(ITEM_COLUMNS)}) FROM STDIN") as copy:
+                for pk, conversation in zip(pks, batch, strict=True):
+                    for position, body in enumerate(conversation.items):
+                        public_id, kind, role, status, text = item_row(body)
+                        copy.write_row((pk, public_id, position, kind, role, status, json.dumps(body), text,
+                                        conversation.created_at))
+
+    def orm_batch(self, project, batch) -> None:
+        with transaction.atomic():
+            rows = Conversation.objects.bulk_create([
+                Conversation(public_id=c.public_id, project=project, metadata=c.metadata, created_at=c.created_at,
+                             updated_at=c.created_at, next_position=len(c.items), item_count=len(c.items))
+                for c in batch
+            ])
+            items = []
+            for row, conversation in zip(rows, batch, strict=True):
+                for position, body in enumerate(conversation.items):
+                    public_id, kind, role, status, text = item_row(body)
+                    items.append(Item(conversation=row, public_id=public_id, position=position, type=kind, role=role,
+                                      status=status, body=body, text=text, created_at=conversation.created_at))
+            Item.objects.bulk_create(items, batch_size=2000)
