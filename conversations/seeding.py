@@ -73,9 +73,10 @@ class Seeder:
         self.start = self.end - span
         self.users = max(1, conversations // 5)
 
-    def conversations(self) -> Iterator[SeedConversation]:
+    def conversations(self, first: int = 0, stop: int | None = None) -> Iterator[SeedConversation]:
+        """Conversations first..stop of the whole run (older first), spread evenly over the span."""
         step = (self.end - self.start) / max(self.total, 1)
-        for n in range(self.total):
+        for n in range(first, self.total if stop is None else stop):
             created_at = self.start + step * n + timedelta(microseconds=self.random.randrange(1000))
             yield SeedConversation(
                 public_id=ids.new_conversation_id(),

@@ -90,3 +90,16 @@ def test_seed_fills_a_project_with_valid_varied_conversations():
 def test_seed_refuses_nonsense_sizes():
     with pytest.raises(CommandError):
         run("seed", "--conversations", "0")
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_seed_with_several_workers_writes_every_conversation_once():
+    from conversations.models import Conversation, Item
+
+    lines = run("seed", "--conversations", "45", "--items-per-conversation", "3", "--workers", "2",
+                "--batch", "10", "--no-progress")
+    assert "2 worker(s)" in lines[-1]
+    assert Conversation.objects.count() == 45
+    assert Item.objects.count() == 135
+    assert Conversation.objects.values("public_id").distinct().count() == 45

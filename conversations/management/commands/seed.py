@@ -1,4 +1,6 @@
 import json
+import multiprocessing
+import os
 import time
 
 from django.core.management.base import BaseCommand, CommandError
@@ -17,8 +19,9 @@ ITEM_COLUMNS = ("conversation_id", "public_id", "position", "type", "role", "sta
 
 class Command(BaseCommand):
     help = (
-        "Fill a project with realistic fake conversations (a mix of item types, metadata such as "
-        "user_id, plan, channel, locale). Uses COPY on PostgreSQL and bulk inserts on SQLite."
+        "Fill a project with realistic fake conversations (a mix of item types; metadata such as "
+        "user_id, plan, channel, locale). PostgreSQL: COPY from several worker processes; "
+        "SQLite: bulk inserts."
     )
 
     def add_arguments(self, parser):
@@ -27,6 +30,8 @@ class Command(BaseCommand):
         parser.add_argument("--project", default="seed", help="project name (created if missing; default: seed)")
         parser.add_argument("--seed", type=int, default=42, help="random seed, for repeatable data")
         parser.add_argument("--batch", type=int, default=1000, help="conversations written per transaction")
+        parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                            help="parallel writer processes on PostgreSQL (default: one per core)")
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     def handle(self, *args, **options):
@@ -37,62 +42,114 @@ class Command(BaseCommand):
             project = services.project_get_or_create(name=options["project"])
         except DomainError as exc:
             raise CommandError(exc.message) from None
-        seeder = Seeder(conversations=total, items_per_conversation=per, seed=options["seed"])
-        write = self.copy_batch if connection.vendor == "postgresql" else self.orm_batch
+        postgres = connection.vendor == "postgresql"
+        workers = max(1, min(options["workers"], total // options["batch"] + 1)) if postgres else 1
         progress = tqdm(total=total * per, unit="item", unit_scale=True, disable=options["no_progress"],
-                        file=self.stderr._out, desc="seeding")
+                        file=self.stderr._out, desc="seeding", smoothing=0.1)
         started = time.perf_counter()
-        batch = []
-        for conversation in seeder.conversations():
-            batch.append(conversation)
-            if len(batch) >= options["batch"]:
-                write(project, batch)
-                progress.update(sum(len(c.items) for c in batch))
-                batch = []
-        if batch:
-            write(project, batch)
-            progress.update(sum(len(c.items) for c in batch))
+        if workers == 1:
+            for done in seed_slice(project.pk, 0, total, total, per, options["seed"], options["batch"], postgres):
+                progress.update(done)
+        else:
+            # Each worker writes its own slice of the conversations over its own connection.
+            connection.close()
+            context = multiprocessing.get_context("fork")
+            queue = context.Queue()
+            bounds = [total * n // workers for n in range(workers + 1)]
+            processes = [
+                context.Process(target=_worker, args=(queue, project.pk, bounds[n], bounds[n + 1], total, per,
+                                                      options["seed"] + n, options["batch"]))
+                for n in range(workers)
+            ]
+            for process in processes:
+                process.start()
+            running = len(processes)
+            while running:
+                message = queue.get()
+                if message is None:
+                    running -= 1
+                elif isinstance(message, str):
+                    for process in processes:
+                        process.terminate()
+                    raise CommandError(f"a seeding worker failed: {message}")
+                else:
+                    progress.update(message)
+            for process in processes:
+                process.join()
         progress.close()
-        if connection.vendor == "postgresql":
+        if postgres:
             with connection.cursor() as cursor:
                 cursor.execute("ANALYZE conversations_conversation")
                 cursor.execute("ANALYZE conversations_item")
         elapsed = time.perf_counter() - started
         self.stdout.write(
             f"Seeded {total} conversations and {total * per} items into project {project.name!r} "
-            f"in {elapsed:.1f} s ({total * per / elapsed:,.0f} items/s)."
+            f"in {elapsed:.1f} s ({total * per / elapsed:,.0f} items/s, {workers} worker(s))."
         )
 
-    def copy_batch(self, project, batch) -> None:
-        """PostgreSQL: reserve the conversations' ids, then COPY both tables in one transaction."""
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("SELECT nextval(pg_get_serial_sequence('conversations_conversation', 'id')) "
-                           "FROM generate_series(1, %s)", [len(batch)])
-            pks = [row[0] for row in cursor.fetchall()]
-            raw = cursor.cursor  # the psycopg cursor, for COPY
-            with raw.copy(f"COPY conversations_conversation ({', '.join(CONVERSATION_COLUMNS)}) FROM STDIN") as copy:
-                for pk, conversation in zip(pks, batch, strict=True):
-                    copy.write_row((pk, conversation.public_id, project.pk, json.dumps(conversation.metadata),
-                                    conversation.created_at, conversation.created_at, len(conversation.items),
-                                    len(conversation.items)))
-            with raw.copy(f"COPY conversations_item ({', '.join(ITEM_COLUMNS)}) FROM STDIN") as copy:
-                for pk, conversation in zip(pks, batch, strict=True):
-                    for position, body in enumerate(conversation.items):
-                        public_id, kind, role, status, text = item_row(body)
-                        copy.write_row((pk, public_id, position, kind, role, status, json.dumps(body), text,
-                                        conversation.created_at))
 
-    def orm_batch(self, project, batch) -> None:
-        with transaction.atomic():
-            rows = Conversation.objects.bulk_create([
-                Conversation(public_id=c.public_id, project=project, metadata=c.metadata, created_at=c.created_at,
-                             updated_at=c.created_at, next_position=len(c.items), item_count=len(c.items))
-                for c in batch
-            ])
-            items = []
-            for row, conversation in zip(rows, batch, strict=True):
+def _worker(queue, project_id, start, stop, total, per, seed, batch) -> None:
+    try:
+        for done in seed_slice(project_id, start, stop, total, per, seed, batch, postgres=True):
+            queue.put(done)
+    except Exception as exc:  # reported to the parent, which stops the run
+        queue.put(f"{type(exc).__name__}: {exc}")
+    finally:
+        connection.close()
+        queue.put(None)
+
+
+def seed_slice(project_id, start, stop, total, per, seed, batch_size, postgres):
+    """Write conversations start..stop of total; yields the number of items written per batch."""
+    seeder = Seeder(conversations=total, items_per_conversation=per, seed=seed)
+    write = copy_batch if postgres else orm_batch
+    if postgres:
+        with connection.cursor() as cursor:
+            # Seed data can be made again: do not wait for each batch to reach the disk.
+            cursor.execute("SET synchronous_commit TO off")
+    batch = []
+    for conversation in seeder.conversations(start, stop):
+        batch.append(conversation)
+        if len(batch) >= batch_size:
+            write(project_id, batch)
+            yield len(batch) * per
+            batch = []
+    if batch:
+        write(project_id, batch)
+        yield len(batch) * per
+
+
+def copy_batch(project_id, batch) -> None:
+    """PostgreSQL: reserve the conversations' ids, then COPY both tables in one transaction."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence('conversations_conversation', 'id')) "
+                       "FROM generate_series(1, %s)", [len(batch)])
+        pks = [row[0] for row in cursor.fetchall()]
+        raw = cursor.cursor  # the psycopg cursor, for COPY
+        with raw.copy(f"COPY conversations_conversation ({', '.join(CONVERSATION_COLUMNS)}) FROM STDIN") as copy:
+            for pk, conversation in zip(pks, batch, strict=True):
+                copy.write_row((pk, conversation.public_id, project_id, json.dumps(conversation.metadata),
+                                conversation.created_at, conversation.created_at, len(conversation.items),
+                                len(conversation.items)))
+        with raw.copy(f"COPY conversations_item ({', '.join(ITEM_COLUMNS)}) FROM STDIN") as copy:
+            for pk, conversation in zip(pks, batch, strict=True):
                 for position, body in enumerate(conversation.items):
                     public_id, kind, role, status, text = item_row(body)
-                    items.append(Item(conversation=row, public_id=public_id, position=position, type=kind, role=role,
-                                      status=status, body=body, text=text, created_at=conversation.created_at))
-            Item.objects.bulk_create(items, batch_size=2000)
+                    copy.write_row((pk, public_id, position, kind, role, status, json.dumps(body), text,
+                                    conversation.created_at))
+
+
+def orm_batch(project_id, batch) -> None:
+    with transaction.atomic():
+        rows = Conversation.objects.bulk_create([
+            Conversation(public_id=c.public_id, project_id=project_id, metadata=c.metadata, created_at=c.created_at,
+                         updated_at=c.created_at, next_position=len(c.items), item_count=len(c.items))
+            for c in batch
+        ])
+        items = []
+        for row, conversation in zip(rows, batch, strict=True):
+            for position, body in enumerate(conversation.items):
+                public_id, kind, role, status, text = item_row(body)
+                items.append(Item(conversation=row, public_id=public_id, position=position, type=kind, role=role,
+                                  status=status, body=body, text=text, created_at=conversation.created_at))
+        Item.objects.bulk_create(items, batch_size=2000)
