@@ -70,16 +70,19 @@ class ConversationQuerySet(models.QuerySet):
         """Conversations whose metadata holds every KEY=VALUE pair (ANDed).
 
         Called by conversations.queries.conversation_page (API list, console search).
-        PostgreSQL: one JSONB containment per pair (`metadata @> '{"k": "v"}'`), which a GIN
-        index on metadata can serve. SQLite has no containment, and its JSON paths cannot quote
-        every key, so it looks the pair up among the object's entries with json_each().
+        PostgreSQL: array containment on the generated metadata_pairs column (GIN index and
+        element statistics; see migration 0003). SQLite has no containment, and its JSON paths
+        cannot quote every key, so it looks each pair up among the object's entries.
         """
+        if not pairs:
+            return self
+        if connection.vendor == "postgresql":
+            array = ", ".join(["convoscope_metadata_pair(%s, %s)"] * len(pairs))
+            params = tuple(part for pair in pairs for part in pair)
+            return self.filter(RawSQL(f"metadata_pairs @> ARRAY[{array}]", params, output_field=models.BooleanField()))
         qs = self
         for key, value in pairs:
-            if connection.vendor == "postgresql":
-                qs = qs.filter(metadata__contains={key: value})
-            else:
-                qs = qs.filter(RawSQL(SQLITE_METADATA_PAIR, (key, value), output_field=models.BooleanField()))
+            qs = qs.filter(RawSQL(SQLITE_METADATA_PAIR, (key, value), output_field=models.BooleanField()))
         return qs
 
     def matching_text(self, text: str):
@@ -111,8 +114,8 @@ class Conversation(models.Model):
             models.Index(fields=["project", "created_at", "id"], name="conv_project_created"),
             # conversation_page() for the console: every project's conversations, newest first.
             models.Index(fields=["created_at", "id"], name="conv_created"),
-            # PostgreSQL also has a GIN index on metadata for with_metadata()'s containment,
-            # made by migration 0002 (jsonb_path_ops; SQLite has no such index).
+            # PostgreSQL also has a GIN index on the metadata pairs for with_metadata()
+            # (migration 0003; SQLite has no such index).
         ]
 
     def __str__(self) -> str:

@@ -134,7 +134,9 @@ def locate(public_id: str) -> tuple[Conversation, Item | None] | None:
     conversation = Conversation.objects.filter(public_id=public_id).first()
     if conversation is not None:
         return conversation, None
-    item = Item.objects.select_related("conversation").defer("text").filter(public_id=public_id).first()
+    # Item ids are unique per conversation only: a client-chosen id may repeat; take the newest.
+    item = Item.objects.select_related("conversation").defer("text").filter(public_id=public_id).order_by("-pk")
+    item = item.first()
     if item is not None:
         return item.conversation, item
     return None

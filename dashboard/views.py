@@ -7,6 +7,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 
 from conversations import queries, services, validators
@@ -23,8 +24,13 @@ TIMELINE_PAGE_SIZE = 30
 AUDIT_PAGE_SIZE = 50
 
 
+def _fragment_wanted(request) -> bool:
+    """htmx asked for a piece of the page (not a history restore, which needs the whole page)."""
+    return bool(request.htmx) and not request.htmx.history_restore_request
+
+
 def _template(request, name: str, partial: str) -> str:
-    return f"{name}#{partial}" if request.htmx else name
+    return f"{name}#{partial}" if _fragment_wanted(request) else name
 
 
 def _actor(request) -> services.Actor:
@@ -63,6 +69,7 @@ def _with_params(base: str, query: QueryDict, **changes) -> str:
 
 
 @requires(roles.VIEW)
+@vary_on_headers("HX-Request")
 def conversation_list(request):
     base = reverse("dashboard:conversation-list")
     # The id box and the "add a metadata filter" box lead to other URLs.
@@ -96,6 +103,8 @@ def conversation_list(request):
         )
     except InvalidInput as exc:
         error = exc.message
+        if exc.param == "after":
+            error = "Those results changed since the page was loaded (a conversation was deleted); search again."
     if wanted_id:
         error = f"No conversation or item has the id “{wanted_id}”."
     elif new_filter and "=" not in new_filter:
@@ -121,7 +130,7 @@ def conversation_list(request):
         "more_url": _with_params(base, request.GET, after=page.last_id) if page and page.has_more else None,
         "text_query": request.GET.get("text", "").strip(),
     }
-    if request.htmx and request.GET.get("after"):
+    if _fragment_wanted(request) and request.GET.get("after"):
         return render(request, "dashboard/conversation_list.html#rows", context)
     return render(request, _template(request, "dashboard/conversation_list.html", "results"), context)
 
@@ -149,17 +158,16 @@ def conversation_bulk_delete(request):
 # --- one conversation --------------------------------------------------------------------------------
 
 
-@requires(roles.VIEW)
-def conversation_detail(request, conversation_id):
-    conversation = _get_conversation(conversation_id)
+def _detail_context(request, conversation: Conversation) -> dict:
+    """The conversation page: its metadata and one page of the timeline (`order`, `after`)."""
     order = request.GET.get("order") if request.GET.get("order") in validators.ORDERS else "asc"
     try:
         page = queries.item_page(conversation=conversation, after=request.GET.get("after") or None,
                                  limit=TIMELINE_PAGE_SIZE, order=order)
-    except InvalidInput:
+    except InvalidInput:  # a stale cursor (its item was deleted): start from the top
         page = queries.item_page(conversation=conversation, limit=TIMELINE_PAGE_SIZE, order=order)
     base = reverse("dashboard:conversation-detail", args=[conversation.public_id])
-    context = {
+    return {
         "conversation": conversation,
         "page": page,
         "order": order,
@@ -167,7 +175,13 @@ def conversation_detail(request, conversation_id):
         "more_url": _with_params(base, QueryDict(), order=order, after=page.last_id) if page.has_more else None,
         "metadata_form": MetadataForm(metadata=conversation.metadata),
     }
-    if request.htmx and request.GET.get("after"):
+
+
+@requires(roles.VIEW)
+@vary_on_headers("HX-Request")
+def conversation_detail(request, conversation_id):
+    context = _detail_context(request, _get_conversation(conversation_id))
+    if _fragment_wanted(request) and request.GET.get("after"):
         return render(request, "dashboard/conversation_detail.html#timeline_page", context)
     return render(request, "dashboard/conversation_detail.html", context)
 
@@ -200,8 +214,12 @@ def metadata_edit(request, conversation_id):
                 return redirect("dashboard:conversation-detail", conversation.public_id)
         except DomainError as exc:
             form.add_error(None, exc.message)
-    context = {"conversation": conversation, "metadata_form": form, "editing": editing}
-    return render(request, _template(request, "dashboard/conversation_detail.html", "metadata"), context)
+    if _fragment_wanted(request):
+        context = {"conversation": conversation, "metadata_form": form, "editing": editing}
+        return render(request, "dashboard/conversation_detail.html#metadata", context)
+    # Without JavaScript: the whole conversation page, its metadata section in edit mode.
+    context = {**_detail_context(request, conversation), "metadata_form": form, "editing": editing}
+    return render(request, "dashboard/conversation_detail.html", context)
 
 
 @requires(roles.DELETE_ITEM)
@@ -254,6 +272,7 @@ def conversation_delete(request, conversation_id):
 
 
 @requires(roles.VIEW_AUDIT)
+@vary_on_headers("HX-Request")
 def audit_log(request):
     events = AuditEvent.objects.all()
     action = request.GET.get("action", "")

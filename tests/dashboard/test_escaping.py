@@ -1,0 +1,234 @@
+"""Item content, metadata, names and search input are untrusted: every console page escapes them.
+
+One hostile world (payloads in item text, function names and arguments, outputs, reasoning,
+refusals, file names, image URLs, metadata keys and values, project and key names, the user name
+itself), then every page, full and htmx, is checked for the payload appearing unescaped.
+"""
+
+import json
+import re
+from urllib.parse import quote
+
+import pytest
+from django.test import Client
+
+from conversations import services
+from conversations.models import Project
+from tests.conftest import make_user
+from tests.dashboard.helpers import HX
+from tests.factories import make_api_key, make_conversation
+
+pytestmark = pytest.mark.django_db
+
+PAYLOAD = "\"onmouseover=\"alert(1)\" '><script>alert(1)</script>"
+ESCAPED_SCRIPT = "&lt;script&gt;alert(1)&lt;/script&gt;"
+JS_URL = "javascript:alert(1)"
+LINKED_JS = re.compile(r"""(href|src|action|formaction|hx-get|hx-post)\s*=\s*["']?\s*javascript:""", re.IGNORECASE)
+
+
+def assert_escaped(page: str) -> None:
+    assert "<script>alert" not in page
+    assert '"onmouseover="' not in page
+    assert "</pre><script" not in page
+    assert not LINKED_JS.search(page)
+
+
+def hostile_items() -> list[dict]:
+    return [
+        {"role": "user", "content": f"{PAYLOAD} refund request"},
+        {"type": "message", "role": "user", "content": [
+            {"type": "input_text", "text": PAYLOAD},
+            {"type": "input_image", "image_url": JS_URL, "detail": "auto"},
+            {"type": "input_image", "image_url": f"https://example.com/cat.png{PAYLOAD}", "detail": "auto"},
+            {"type": "input_file", "filename": PAYLOAD, "file_url": JS_URL},
+        ]},
+        {"type": "message", "id": "msg_hostile", "status": "completed", "role": "assistant", "content": [
+            {"type": "output_text", "text": PAYLOAD,
+             "annotations": [{"type": "url_citation", "url": JS_URL, "title": PAYLOAD, "start_index": 0,
+                              "end_index": 1}]},
+            {"type": "refusal", "refusal": PAYLOAD},
+        ]},
+        {"type": "function_call", "call_id": PAYLOAD, "name": PAYLOAD, "arguments": json.dumps({"q": PAYLOAD})},
+        {"type": "function_call", "call_id": "call_2", "name": "f", "arguments": f"</pre>{PAYLOAD}"},
+        {"type": "function_call_output", "call_id": "call_2", "output": PAYLOAD},
+        {"type": "reasoning", "summary": [{"type": "summary_text", "text": PAYLOAD}]},
+        {"type": "web_search_call", "status": "completed", "action": {"type": "search", "query": PAYLOAD}},
+        {"type": "custom_tool_call", "call_id": "call_3", "name": PAYLOAD, "input": PAYLOAD},
+        {"type": "mcp_call", "server_label": PAYLOAD, "name": PAYLOAD, "arguments": PAYLOAD},
+    ]
+
+
+@pytest.fixture
+def world(db):
+    project = Project.objects.create(name=PAYLOAD)
+    user = make_user(PAYLOAD, "admin")
+    actor = services.Actor.for_user(user)
+    conversation = make_conversation(project, metadata={PAYLOAD: PAYLOAD, "url": JS_URL}, items=hostile_items())
+    services.conversation_update(conversation=conversation, actor=actor,
+                                 metadata={PAYLOAD: PAYLOAD, f"{PAYLOAD}2": PAYLOAD, "url": JS_URL})
+    key, _ = services.apikey_create(project=project, actor=actor, name=PAYLOAD)
+    make_api_key(project, name=PAYLOAD)
+    client = Client()
+    client.force_login(user)
+    return {"project": project, "conversation": conversation, "key": key, "client": client,
+            "items": list(conversation.items.in_order())}
+
+
+def conversation_pages(world) -> list[str]:
+    conversation = world["conversation"]
+    base = f"/conversations/{conversation.public_id}/"
+    item_pages = [f"{base}items/{item.public_id}/" for item in world["items"]]
+    return [base, f"{base}?order=desc", f"{base}metadata/", f"{base}delete/",
+            f"{base}items/{world['items'][0].public_id}/delete/", *item_pages]
+
+
+# (query, whether the htmx partial itself shows the payload: results, chips or an error echoing it)
+SEARCHES = [
+    ({}, True),
+    ({"text": "refund"}, True),
+    ({"text": PAYLOAD}, False),
+    ({"id": PAYLOAD}, True),
+    ({f"metadata[{PAYLOAD}]": PAYLOAD}, True),
+    ({"metadata[url]": JS_URL}, True),
+    ({"project": PAYLOAD}, False),
+    ({"created_after": PAYLOAD}, False),
+    ({"after": PAYLOAD}, False),
+]
+AUDIT_SEARCHES = [({}, True), ({"actor": PAYLOAD}, True), ({"conversation": PAYLOAD}, False),
+                  ({"action": PAYLOAD}, True), ({"after": PAYLOAD}, True)]
+
+
+def query_id(case) -> str:
+    return "+".join(case[0]) or "all"
+
+
+@pytest.mark.parametrize("case", SEARCHES, ids=query_id)
+@pytest.mark.parametrize("headers", [{}, HX], ids=["full", "htmx"])
+def test_the_search_page_escapes_results_and_echoed_input(world, case, headers):
+    query, in_partial = case
+    response = world["client"].get("/", query, headers=headers)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert_escaped(page)
+    if in_partial or not headers:
+        assert ESCAPED_SCRIPT in page
+
+
+def test_the_meta_box_leads_to_chips_that_escape_key_and_value(world):
+    response = world["client"].get("/", {"meta": PAYLOAD}, follow=True)
+    page = response.content.decode()
+    assert_escaped(page)
+    assert '<a class="chip"' in page
+    assert "&quot;onmouseover=&quot;alert(1)&quot; &#x27;&gt;&lt;script&gt;" in page.split('<a class="chip"')[1]
+
+
+def test_text_search_snippets_escape_the_item_and_mark_only_the_words(world):
+    page = world["client"].get("/", {"text": "refund"}).content.decode()
+    assert_escaped(page)
+    snippet = re.search(r'class="snippet">(.*?)</a>', page, re.DOTALL).group(1)
+    # PostgreSQL's ts_headline drops what its parser takes for tags; SQLite keeps them. Either way:
+    assert "&quot;alert(1)&quot; &#x27;&gt;" in snippet
+    assert "<mark>refund</mark>" in snippet
+    assert re.sub(r"</?mark>", "", snippet).count("<") == 0
+
+
+def test_every_conversation_page_escapes_content_and_metadata(world):
+    for path in conversation_pages(world):
+        for headers in ({}, HX):
+            response = world["client"].get(path, headers=headers)
+            assert response.status_code == 200, path
+            assert_escaped(response.content.decode())
+
+
+def test_the_timeline_shows_each_hostile_field_escaped(world):
+    page = world["client"].get(f"/conversations/{world['conversation'].public_id}/").content.decode()
+    assert_escaped(page)
+    # item text, image URL, file name, output text, refusal, call id and name, arguments, output, reasoning,
+    # custom tool and MCP names, metadata keys and values, the edit form: all there, all escaped.
+    assert page.count(ESCAPED_SCRIPT) >= 15
+    assert '<strong class="mono">&quot;onmouseover=&quot;alert(1)&quot; &#x27;&gt;&lt;script&gt;' in page
+    assert "&lt;/pre&gt;&quot;onmouseover" in page
+
+
+def test_a_javascript_image_url_is_shown_as_text_never_as_a_link(world):
+    page = world["client"].get(f"/conversations/{world['conversation'].public_id}/").content.decode()
+    assert f'<span class="mono">{JS_URL}</span>' in page
+    assert not LINKED_JS.search(page)
+
+
+def test_an_http_image_url_is_a_link_with_its_quotes_escaped(world):
+    page = world["client"].get(f"/conversations/{world['conversation'].public_id}/").content.decode()
+    assert '<a href="https://example.com/cat.png&quot;onmouseover=&quot;alert(1)&quot; &#x27;&gt;' in page
+    assert '<img src="https://example.com/cat.png&quot;onmouseover=' in page
+
+
+def test_the_metadata_edit_form_escapes_keys_and_values_in_attributes(world):
+    conversation = world["conversation"]
+    fragment = world["client"].get(f"/conversations/{conversation.public_id}/metadata/", headers=HX)
+    html = fragment.content.decode()
+    assert_escaped(html)
+    escaped = "&quot;onmouseover=&quot;alert(1)&quot; &#x27;&gt;&lt;script&gt;alert(1)&lt;/script&gt;"
+    assert f'<input name="key" value="{escaped}" aria-label="Key">' in html
+    assert f'<input name="value" value="{escaped}" aria-label="Value">' in html
+
+
+def test_saving_hostile_metadata_from_the_console_answers_it_escaped(world):
+    conversation = world["conversation"]
+    response = world["client"].post(f"/conversations/{conversation.public_id}/metadata/",
+                                    {"key": [PAYLOAD, "x"], "value": [PAYLOAD, PAYLOAD]}, headers=HX)
+    assert response.status_code == 200
+    assert_escaped(response.content.decode())
+    assert ESCAPED_SCRIPT in response.content.decode()
+
+
+def test_the_bulk_delete_confirmation_escapes_metadata_and_next(world):
+    response = world["client"].post("/conversations/delete/", {
+        "ids": [world["conversation"].public_id], "next": f"/?text={PAYLOAD}"})
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert_escaped(page)
+    assert ESCAPED_SCRIPT in page
+    assert 'name="next" value="/?text=&quot;onmouseover' in page
+
+
+@pytest.mark.parametrize("case", AUDIT_SEARCHES, ids=query_id)
+@pytest.mark.parametrize("headers", [{}, HX], ids=["full", "htmx"])
+def test_the_audit_log_escapes_actors_details_and_echoed_filters(world, case, headers):
+    query, in_partial = case
+    page = world["client"].get("/audit/", query, headers=headers).content.decode()
+    assert_escaped(page)
+    if in_partial or not headers:
+        assert ESCAPED_SCRIPT in page
+
+
+def test_the_overview_escapes_the_user_name(world):
+    page = world["client"].get("/overview/").content.decode()
+    assert_escaped(page)
+    assert "Log out &quot;onmouseover=" in page
+
+
+def test_the_api_keys_page_escapes_labels_and_project_names(world):
+    page = world["client"].get("/api-keys/").content.decode()
+    assert_escaped(page)
+    assert page.count(ESCAPED_SCRIPT) >= 4  # two labels, two project cells, the project choice, the user
+
+
+def test_creating_a_key_with_hostile_names_answers_them_escaped(world):
+    response = world["client"].post("/api-keys/", {"new_project": f"{PAYLOAD} 2", "name": PAYLOAD})
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert 'id="new-secret"' in page
+    assert_escaped(page)
+    assert "New key for project <strong>&quot;onmouseover=" in page
+
+
+def test_the_revoke_confirmation_escapes_the_project_name(world):
+    page = world["client"].get(f"/api-keys/{world['key'].prefix}/revoke/").content.decode()
+    assert_escaped(page)
+    assert f"Requests of project &quot;onmouseover=&quot;alert(1)&quot; &#x27;&gt;{ESCAPED_SCRIPT}" in page
+
+
+def test_the_login_page_escapes_next(client):
+    page = client.get(f"/accounts/login/?next={quote(PAYLOAD)}").content.decode()
+    assert_escaped(page)
+    assert ESCAPED_SCRIPT in page
