@@ -13,7 +13,7 @@ class MetadataForm(forms.Form):
         if data is not None:
             self.rows = list(zip(data.getlist("key"), data.getlist("value"), strict=False))
         else:
-            self.rows = list((metadata or {}).items())
+            self.rows = sorted((metadata or {}).items())
         self.blank_rows = range(2)
 
     def clean(self):

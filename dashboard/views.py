@@ -2,7 +2,7 @@
 (or one of its partials when htmx asks)."""
 
 from django.contrib import messages
-from django.http import Http404, HttpResponse, QueryDict
+from django.http import Http404, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -238,11 +238,13 @@ def item_delete(request, conversation_id, item_id):
             "cancel_url": reverse("dashboard:conversation-detail", args=[conversation.public_id]),
         })
     try:
-        services.item_delete(conversation=conversation, actor=_actor(request), item_id=item_id)
+        conversation = services.item_delete(conversation=conversation, actor=_actor(request), item_id=item_id)
     except NotFound:
         pass  # already gone: the page should simply stop showing it
     if request.htmx:
-        return HttpResponse("")  # the item's element is swapped out
+        # The item's element is swapped out; the header's item count is updated out of band.
+        return render(request, "dashboard/conversation_detail.html#item_count", {"conversation": conversation,
+                                                                                 "oob": True})
     messages.success(request, f"Deleted item {item_id}.")
     return redirect("dashboard:conversation-detail", conversation.public_id)
 
@@ -323,17 +325,20 @@ def overview(request):
 @require_http_methods(["GET", "POST"])
 def api_keys(request):
     form = ApiKeyForm(request.POST or None)
-    created = None
     if request.method == "POST" and form.is_valid():
         try:
             project = form.cleaned_data["project"] or services.project_get_or_create(
                 name=form.cleaned_data["new_project"])
             key, secret = services.apikey_create(project=project, actor=_actor(request),
                                                  name=form.cleaned_data["name"])
-            created = {"key": key, "secret": secret}
-            form = ApiKeyForm()
         except DomainError as exc:
             form.add_error(None, exc.message)
+        else:
+            # Post/redirect/get: a reload must not make a second key. The secret rides in the
+            # session to the next page, which shows it once and forgets it.
+            request.session["new_api_key"] = {"project": project.name, "secret": secret}
+            return redirect("dashboard:api-keys")
+    created = request.session.pop("new_api_key", None)
     keys = ApiKey.objects.select_related("project").order_by("revoked_at", "-created_at")
     return render(request, "dashboard/api_keys.html", {"form": form, "keys": keys, "created": created,
                                                         "projects": Project.objects.all()})

@@ -35,3 +35,13 @@ document.addEventListener("keydown", (event) => {
   const box = document.querySelector("[data-search-box]");
   if (box) { event.preventDefault(); box.focus(); }
 });
+
+// Back and forward restore htmx's snapshot of the page, taken when the user had already typed
+// the next search: refill the search forms from the URL, which is the search being shown.
+document.addEventListener("htmx:historyRestore", () => {
+  const params = new URLSearchParams(location.search);
+  document.querySelectorAll("form[hx-push-url] input[name], form[hx-push-url] select[name]").forEach((field) => {
+    if (field.type === "hidden") return;
+    field.value = params.get(field.name) || "";
+  });
+});

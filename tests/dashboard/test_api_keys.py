@@ -26,10 +26,19 @@ def bearer(secret: str) -> APIClient:
 
 
 def create(client, **data) -> str:
-    """Create a key from the page; returns the secret the page shows."""
+    """Create a key from the page; returns the secret the page shows after the redirect."""
     response = client.post(URL, data)
-    assert response.status_code == 200
-    return NEW_SECRET.search(response.content.decode()).group(1)
+    assert (response.status_code, response["Location"]) == (302, URL)
+    page = client.get(URL).content.decode()
+    return NEW_SECRET.search(page).group(1)
+
+
+def test_reloading_after_creating_a_key_neither_makes_another_nor_shows_the_secret_again(admin_client_, project):
+    from conversations.models import ApiKey
+
+    secret = create(admin_client_, project=project.pk, name="once")
+    assert ApiKey.objects.count() == 1
+    assert secret not in admin_client_.get(URL).content.decode()
 
 
 # --- who may -------------------------------------------------------------------------------------

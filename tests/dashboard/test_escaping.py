@@ -214,7 +214,7 @@ def test_the_api_keys_page_escapes_labels_and_project_names(world):
 
 
 def test_creating_a_key_with_hostile_names_answers_them_escaped(world):
-    response = world["client"].post("/api-keys/", {"new_project": f"{PAYLOAD} 2", "name": PAYLOAD})
+    response = world["client"].post("/api-keys/", {"new_project": f"{PAYLOAD} 2", "name": PAYLOAD}, follow=True)
     page = response.content.decode()
     assert response.status_code == 200
     assert 'id="new-secret"' in page
