@@ -20,7 +20,7 @@ from pathlib import Path
 
 import httpx2 as httpx  # the HTTP client the openai SDK itself uses
 
-from common import ROOT, endpoints, load_samples, setup_django, summary
+from common import ROOT, endpoints, load_samples, make_credentials, setup_django, summary
 
 
 def main() -> None:
@@ -36,19 +36,8 @@ def main() -> None:
     args = parser.parse_args()
 
     setup_django(args.database_url)
-    from django.contrib.auth.models import User
-
-    from conversations import services
-    from conversations.models import Project
-
     samples = load_samples(args.project)
-    _, secret = services.apikey_create(project=Project.objects.get(pk=samples.project_id),
-                                       actor=services.SYSTEM, name="benchmark")
-    password = "bench-" + secret[-12:]
-    user, _ = User.objects.get_or_create(username="benchmark")
-    user.is_superuser = True
-    user.set_password(password)
-    user.save()
+    credentials = make_credentials(samples)
 
     base = f"http://127.0.0.1:{args.port}"
     env = {**os.environ, "DATABASE_URL": args.database_url, "CONVOSCOPE_BIND": f"127.0.0.1:{args.port}",
@@ -57,13 +46,13 @@ def main() -> None:
                               cwd=ROOT, env=env, stderr=subprocess.DEVNULL)
     try:
         wait_for(base)
-        cookies = console_login(base, "benchmark", password)
+        cookies = console_login(base, credentials.username, credentials.password)
         rng = random.Random(11)
         results = {}
         for name, make in endpoints(samples, rng).items():
             if args.only and name not in args.only:
                 continue
-            results[name] = run(base, make, secret, cookies, args)
+            results[name] = run(base, make, credentials.api_key, cookies, args)
             row = results[name]
             print(f"{name:32} {row['throughput_rps']:8.1f} req/s  p50 {row['p50_ms']:7.2f}  "
                   f"p95 {row['p95_ms']:7.2f}  p99 {row['p99_ms']:7.2f} ms", flush=True)

@@ -47,6 +47,30 @@ def load_samples(project_name: str, count: int = 500, seed: int = 7) -> Samples:
 
 
 @dataclass
+class Credentials:
+    api_key: str
+    username: str
+    password: str
+
+
+def make_credentials(samples: Samples) -> Credentials:
+    """A fresh API key for the seeded project and a console superuser "benchmark"."""
+    from django.contrib.auth.models import User
+
+    from conversations import services
+    from conversations.models import Project
+
+    _, secret = services.apikey_create(project=Project.objects.get(pk=samples.project_id),
+                                       actor=services.SYSTEM, name="benchmark")
+    password = "bench-" + secret[-12:]
+    user, _ = User.objects.get_or_create(username="benchmark")
+    user.is_superuser = True
+    user.set_password(password)
+    user.save()
+    return Credentials(api_key=secret, username=user.username, password=password)
+
+
+@dataclass
 class Request:
     method: str
     path: str

@@ -15,7 +15,7 @@ import random
 import time
 from pathlib import Path
 
-from common import ROOT, endpoints, load_samples, setup_django, summary
+from common import ROOT, endpoints, load_samples, make_credentials, setup_django, summary
 
 SKIP = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")
 
@@ -31,23 +31,15 @@ def main() -> None:
 
     setup_django(args.database_url)
     import psycopg
-    from django.contrib.auth.models import User
     from django.db import connection, transaction
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
-    from conversations import services
-    from conversations.models import Project
-
     samples = load_samples(args.project)
-    _, secret = services.apikey_create(project=Project.objects.get(pk=samples.project_id),
-                                       actor=services.SYSTEM, name="benchmark-raw")
-    user, _ = User.objects.get_or_create(username="benchmark")
-    user.is_superuser = True
-    user.save()
-    api = Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    credentials = make_credentials(samples)
+    api = Client(HTTP_AUTHORIZATION=f"Bearer {credentials.api_key}")
     console = Client()
-    console.force_login(user)
+    console.login(username=credentials.username, password=credentials.password)
 
     results = {}
     rng = random.Random(11)
