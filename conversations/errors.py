@@ -24,3 +24,9 @@ class NotFound(DomainError):
     """No such object in the caller's project (another project's objects are "not found" too)."""
 
     code = "not_found"
+
+
+class Conflict(DomainError):
+    """The change collides with what is stored (e.g. an imported id that is already taken)."""
+
+    code = "conflict"

@@ -44,6 +44,9 @@ ITEM_PREFIXES = {
 # What a client may use as its own item id: URL-safe, at most 128 characters, and not "." or
 # ".." (HTTP clients resolve those path segments away, so such an item could not be reached).
 CLIENT_ID_RE = re.compile(r"^(?!\.{1,2}$)[A-Za-z0-9_.:-]{1,128}$")
+# A conversation id brought in from elsewhere (import, mirror): the same alphabet, at most 64
+# characters (the column's width). Ours are always conv_ + 48 hex characters.
+IMPORTED_CONVERSATION_ID_RE = re.compile(r"^(?!\.{1,2}$)[A-Za-z0-9_.:-]{1,64}$")
 
 
 def new_id(prefix: str) -> str:

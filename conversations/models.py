@@ -16,6 +16,12 @@ from . import ids, search
 class Project(models.Model):
     name = models.CharField(max_length=100, unique=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # `manage.py purge` (without --older-than) deletes this project's conversations created more
+    # than this many days ago. Empty: keep them for ever.
+    retention_days = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Delete conversations older than this many days (manage.py purge). "
+        "Empty keeps them for ever."
+    )
 
     class Meta:
         ordering = ["name"]
@@ -171,6 +177,10 @@ class AuditEvent(models.Model):
         CONVERSATION_DELETE = "conversation.delete"
         ITEMS_CREATE = "items.create"
         ITEM_DELETE = "item.delete"
+        # A conversation written by import_conversations or mirror (created, appended to or updated).
+        CONVERSATION_IMPORT = "conversation.import"
+        # One event per `manage.py purge` run, with its cutoffs and counts.
+        CONVERSATIONS_PURGE = "conversations.purge"
         API_KEY_CREATE = "api_key.create"
         API_KEY_REVOKE = "api_key.revoke"
 

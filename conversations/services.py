@@ -6,15 +6,16 @@ Both front doors (the API and the console) call these; neither writes rows itsel
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass
-from datetime import timedelta
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from . import validators
-from .errors import InvalidInput, NotFound
+from .errors import Conflict, InvalidInput, NotFound
 from .models import ApiKey, AuditEvent, Conversation, Item, Project
 
 API_KEY_PREFIX_CHARS = 12
@@ -83,7 +84,18 @@ def _insert_items(conversation: Conversation, normalized: list[validators.Normal
             )
     now = timezone.now()
     first = conversation.next_position
-    rows = [
+    rows = _item_rows(conversation, normalized, first=first, created_at=[now] * len(normalized))
+    Item.objects.bulk_create(rows)
+    conversation.next_position = first + len(rows)
+    conversation.item_count += len(rows)
+    conversation.updated_at = now
+    conversation.save(update_fields=["next_position", "item_count", "updated_at"])
+    return rows
+
+
+def _item_rows(conversation: Conversation, normalized: list[validators.NormalizedItem], *, first: int,
+               created_at: list[datetime]) -> list[Item]:
+    return [
         Item(
             conversation=conversation,
             public_id=item.public_id,
@@ -93,16 +105,10 @@ def _insert_items(conversation: Conversation, normalized: list[validators.Normal
             status=item.status,
             body=item.body,
             text=item.text,
-            created_at=now,
+            created_at=created_at[offset],
         )
         for offset, item in enumerate(normalized)
     ]
-    Item.objects.bulk_create(rows)
-    conversation.next_position = first + len(rows)
-    conversation.item_count += len(rows)
-    conversation.updated_at = now
-    conversation.save(update_fields=["next_position", "item_count", "updated_at"])
-    return rows
 
 
 def conversation_create(
@@ -148,12 +154,20 @@ def _metadata_change(before: dict, after: dict) -> dict:
     }
 
 
+def _remove(conversation_pks: list[int]) -> int:
+    """What deleting a conversation means, for one or a batch whose row locks the caller holds:
+    all its items go, then the conversation itself; nothing keeps their content. Returns the
+    number of items deleted."""
+    deleted_items, _ = Item.objects.filter(conversation_id__in=conversation_pks).delete()
+    Conversation.objects.filter(pk__in=conversation_pks).delete()
+    return deleted_items
+
+
 def conversation_delete(*, conversation: Conversation, actor: Actor) -> None:
     """Remove a conversation and all its items for good; the audit keeps ids and counts only."""
     with transaction.atomic():
         locked = _locked(conversation)
-        deleted_items, _ = Item.objects.filter(conversation=locked).delete()
-        locked.delete()
+        deleted_items = _remove([locked.pk])
         _audit(
             actor=actor, action=AuditEvent.Action.CONVERSATION_DELETE, project_id=locked.project_id,
             conversation_id=locked.public_id, details={"items_deleted": deleted_items},
@@ -188,6 +202,197 @@ def item_delete(*, conversation: Conversation, actor: Actor, item_id: str) -> Co
             conversation_id=locked.public_id, item_ids=[item_id],
         )
     return locked
+
+
+# --- import, mirror and retention ------------------------------------------------------------------
+
+IMPORT_BATCH_ITEMS = 1000  # rows per INSERT when a conversation brings many items
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    conversation: Conversation
+    # "created", "appended" (new items at the end), "updated" (metadata only) or "unchanged"
+    outcome: str
+    items_added: int
+
+
+def conversation_import(
+    *, project: Project, actor: Actor, public_id: Any, created_at: datetime, metadata: Any, items: Any,
+    items_created_at: list[datetime] | None = None, updated_at: datetime | None = None,
+    after: str | None = None, source: str = "file",
+) -> ImportResult:
+    """Bring in a conversation from elsewhere (import_conversations, mirror), keeping its id,
+    its creation time, its items' ids and their order. All or nothing, audited.
+
+    `items` is the whole timeline when `after` is None; otherwise it is what follows the item
+    `after`, which must be the last item stored here. Idempotent: when the conversation exists
+    (in this project), its stored items must be the start of the timeline given (compared by
+    id: items are never edited in place), only the rest is appended, and metadata is replaced
+    when it differs. A second run of the same input changes nothing and writes no audit event.
+    `items_created_at` (one per item) and `updated_at` default to now.
+    """
+    public_id = validators.validate_conversation_id(public_id)
+    clean_metadata = validators.validate_metadata(metadata)
+    normalized = validators.validate_imported_items(items)
+    if items_created_at is not None and len(items_created_at) != len(normalized):
+        raise InvalidInput(
+            f"Invalid 'items_created_at': {len(items_created_at)} times for {len(normalized)} items.",
+            param="items_created_at",
+        )
+    now = timezone.now()
+    times = items_created_at if items_created_at is not None else [now] * len(normalized)
+    try:
+        with transaction.atomic():
+            existing = Conversation.objects.select_for_update().filter(public_id=public_id).first()
+            metadata_before = existing.metadata if existing is not None else None
+            if existing is None:
+                if after is not None:
+                    raise Conflict(f"Conversation '{public_id}' is gone here; copy it again from the start.",
+                                   param="id")
+                result = _import_new(project, public_id, created_at, updated_at or now, clean_metadata,
+                                     normalized, times)
+            else:
+                if existing.project_id != project.pk:
+                    other = Project.objects.filter(pk=existing.project_id).values_list("name", flat=True).first()
+                    raise Conflict(
+                        f"Conversation '{public_id}' already exists in project '{other}'; "
+                        "conversation ids are unique across projects.", param="id",
+                    )
+                result = _import_into(existing, after, updated_at or now, clean_metadata, normalized, times)
+            if result.outcome != "unchanged":
+                rows_added = result.items_added
+                details = {"source": source, "outcome": result.outcome, "items_added": rows_added}
+                if rows_added:
+                    details["first_item_id"] = normalized[-rows_added].public_id
+                    details["last_item_id"] = normalized[-1].public_id
+                if metadata_before is not None and metadata_before != clean_metadata:
+                    details["metadata"] = _metadata_change(metadata_before, clean_metadata)
+                _audit(actor=actor, action=AuditEvent.Action.CONVERSATION_IMPORT, project_id=project.pk,
+                       conversation_id=public_id, details=details)
+    except IntegrityError:
+        # Another writer created the same conversation (or item) between our check and insert.
+        raise Conflict(f"Conversation '{public_id}' was written by someone else meanwhile; run again.",
+                       param="id") from None
+    return result
+
+
+def _import_new(project, public_id, created_at, updated_at, metadata, normalized, times) -> ImportResult:
+    conversation = Conversation(
+        public_id=public_id, project=project, metadata=metadata, created_at=created_at, updated_at=updated_at,
+        next_position=len(normalized), item_count=len(normalized),
+    )
+    # The id was looked up just before (a race ends in IntegrityError, reported as a conflict).
+    conversation.full_clean(exclude=["project"], validate_unique=False)
+    conversation.save(force_insert=True)
+    Item.objects.bulk_create(_item_rows(conversation, normalized, first=0, created_at=times),
+                             batch_size=IMPORT_BATCH_ITEMS)
+    return ImportResult(conversation=conversation, outcome="created", items_added=len(normalized))
+
+
+def _import_into(conversation, after, updated_at, metadata, normalized, times) -> ImportResult:
+    """Append what is new to a conversation whose row lock we hold."""
+    stored = Item.objects.filter(conversation=conversation).order_by("position")
+    if after is None:
+        stored_ids = list(stored.values_list("public_id", flat=True))
+        given_ids = [item.public_id for item in normalized]
+        if given_ids[: len(stored_ids)] != stored_ids:
+            differ = next((n for n, (a, b) in enumerate(zip(stored_ids, given_ids, strict=False)) if a != b),
+                          min(len(stored_ids), len(given_ids)))
+            raise Conflict(
+                f"Conversation '{conversation.public_id}' already exists here with other items "
+                f"({len(stored_ids)} stored, {len(given_ids)} given; they differ from item {differ} on).",
+                param=f"items[{differ}]",
+            )
+        start = len(stored_ids)
+    else:
+        last = stored.reverse().values_list("public_id", flat=True).first()
+        if last != after:
+            raise Conflict(
+                f"Conversation '{conversation.public_id}' changed here meanwhile (its last item is "
+                f"'{last}', not '{after}'); run again.", param="after",
+            )
+        start = 0
+        new_ids = [item.public_id for item in normalized]
+        for chunk in range(0, len(new_ids), IMPORT_BATCH_ITEMS):
+            taken = stored.filter(public_id__in=new_ids[chunk: chunk + IMPORT_BATCH_ITEMS])
+            taken = taken.values_list("public_id", flat=True).first()
+            if taken is not None:
+                raise Conflict(f"Conversation '{conversation.public_id}' already holds an item '{taken}'.",
+                               param="items")
+    fresh, fresh_times = normalized[start:], times[start:]
+    if not fresh and conversation.metadata == metadata:
+        return ImportResult(conversation=conversation, outcome="unchanged", items_added=0)
+    if fresh:
+        Item.objects.bulk_create(
+            _item_rows(conversation, fresh, first=conversation.next_position, created_at=fresh_times),
+            batch_size=IMPORT_BATCH_ITEMS,
+        )
+    conversation.metadata = metadata
+    conversation.updated_at = updated_at
+    conversation.next_position += len(fresh)
+    conversation.item_count += len(fresh)
+    conversation.save(update_fields=["metadata", "updated_at", "next_position", "item_count"])
+    return ImportResult(conversation=conversation, outcome="appended" if fresh else "updated",
+                        items_added=len(fresh))
+
+
+@dataclass
+class PurgeResult:
+    conversations: int = 0
+    items: int = 0
+    per_project: dict[str, dict] = field(default_factory=dict)
+
+
+def conversations_purge(
+    *, cutoffs: dict[Project, datetime], actor: Actor, batch_size: int = 500, dry_run: bool = False,
+    on_batch: Callable[[int, int], None] | None = None,
+) -> PurgeResult:
+    """Retention: delete each project's conversations created before its cutoff, in batches
+    (one transaction each, row locks taken as conversation_delete takes them, the same
+    _remove). One audit event per run: written with the first batch and its counts brought up
+    to date in every later batch's transaction, so it always matches what is gone.
+    Creation time counts, not the last activity: a conversation is deleted whole once it
+    began longer ago than the retention period. `on_batch(conversations, items)` reports progress.
+    """
+    result = PurgeResult()
+    event = None
+    for project, cutoff in cutoffs.items():
+        counts = result.per_project.setdefault(project.name, {"cutoff": cutoff.isoformat(), "conversations": 0,
+                                                              "items": 0})
+        old = Conversation.objects.filter(project=project, created_at__lt=cutoff)
+        if dry_run:
+            totals = old.aggregate(conversations=models.Count("pk"), items=models.Sum("item_count"))
+            counts["conversations"], counts["items"] = totals["conversations"], totals["items"] or 0
+            result.conversations += counts["conversations"]
+            result.items += counts["items"]
+            continue
+        while True:
+            with transaction.atomic():
+                # Served by conv_project_created; the lock queues behind appends, as a delete does.
+                pks = list(old.select_for_update().order_by("created_at", "pk").values_list("pk", flat=True)
+                           [:batch_size])
+                if not pks:
+                    break
+                items = _remove(pks)
+                counts["conversations"] += len(pks)
+                counts["items"] += items
+                result.conversations += len(pks)
+                result.items += items
+                details = {"conversations_deleted": result.conversations, "items_deleted": result.items,
+                           "projects": result.per_project}
+                if event is None:
+                    event = AuditEvent.objects.create(
+                        action=AuditEvent.Action.CONVERSATIONS_PURGE,
+                        project_id=project.pk if len(cutoffs) == 1 else None,
+                        actor_user=actor.user, actor_api_key=actor.api_key, actor_label=actor.label,
+                        details=details,
+                    )
+                else:
+                    AuditEvent.objects.filter(pk=event.pk).update(details=details)
+            if on_batch is not None:
+                on_batch(len(pks), items)
+    return result
 
 
 # --- projects and API keys -----------------------------------------------------------------------

@@ -202,6 +202,21 @@ def validate_items(items: typing.Any, *, param: str = "items", allow_empty: bool
             "but got an empty array instead.",
             param=param, code="empty_array",
         )
+    return _normalize_all(items, param)
+
+
+def validate_imported_items(items: typing.Any, *, param: str = "items") -> list[NormalizedItem]:
+    """A whole timeline brought in by import or mirror: the same rules as validate_items, item by
+    item, with no batch limit (a conversation may hold any number of items)."""
+    if not isinstance(items, list):
+        raise InvalidInput(
+            f"Invalid type for '{param}': expected an array of items, but got {_json_type(items)} instead.",
+            param=param, code="invalid_type",
+        )
+    return _normalize_all(items, param)
+
+
+def _normalize_all(items: list, param: str) -> list[NormalizedItem]:
     normalized = [normalize_item(item, param=f"{param}[{index}]") for index, item in enumerate(items)]
     seen: set[str] = set()
     for index, item in enumerate(normalized):
@@ -211,6 +226,16 @@ def validate_items(items: typing.Any, *, param: str = "items", allow_empty: bool
             )
         seen.add(item.public_id)
     return normalized
+
+
+def validate_conversation_id(value: typing.Any, *, param: str = "id") -> str:
+    """A conversation id kept from another store (import, mirror): 1 to 64 URL-safe characters."""
+    if not isinstance(value, str) or not ids.IMPORTED_CONVERSATION_ID_RE.match(value):
+        raise InvalidInput(
+            f"Invalid '{param}': a conversation id is 1 to 64 characters from A-Z, a-z, 0-9, '_', '-', '.' and ':'.",
+            param=param, code="invalid_value",
+        )
+    return value
 
 
 def normalize_item(item: typing.Any, *, param: str) -> NormalizedItem:

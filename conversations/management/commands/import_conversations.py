@@ -1,0 +1,116 @@
+import gzip
+import json
+import os
+import sys
+import time
+from collections import Counter
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+from tqdm import tqdm
+
+from conversations import services
+from conversations.errors import DomainError
+from conversations.models import Project
+from conversations.portability import parse_line
+
+MAX_REPORTED_ERRORS = 50
+
+
+class Command(BaseCommand):
+    help = (
+        "Read conversations from JSON Lines written by export_conversations (or built to the same format) "
+        "and store them exactly: ids, creation times, item order, metadata and every item body. Items are "
+        "checked by the same rules as the API. Each conversation is written in its own transaction: a bad "
+        "line is reported with its number and nothing of it is stored; the others go on. Importing the same "
+        "file again changes nothing; a later export of the same conversations only appends what is new."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("file", metavar="FILE", help="a .jsonl file (or .jsonl.gz), or - for standard input")
+        parser.add_argument("--project", help="put every conversation into this project (created if missing) "
+                                              "instead of the project named on each line")
+        parser.add_argument("--no-progress", action="store_true", help="no progress bar (none anyway when "
+                                                                       "standard error is not a terminal)")
+
+    def handle(self, *args, **options):
+        path = options["file"]
+        forced = None
+        if options["project"]:
+            try:
+                forced = services.project_get_or_create(name=options["project"])
+            except DomainError as exc:
+                raise CommandError(exc.message) from None
+        source, size = self.open_input(path)
+        progress = tqdm(total=size, unit="B", unit_scale=True, unit_divisor=1024, desc="importing",
+                        file=self.stderr._out, disable=True if options["no_progress"] else None, smoothing=0.1)
+        projects: dict[str, Project] = {}
+        outcomes: Counter[str] = Counter()
+        items_added = failed = 0
+        started = time.perf_counter()
+        with source:
+            for number, raw in enumerate(source, start=1):
+                progress.update(len(raw))
+                if not raw.strip():
+                    continue
+                try:
+                    record = parse_line(raw)
+                    project = forced or self.project(record.project, projects)
+                    result = services.conversation_import(
+                        project=project, actor=services.SYSTEM, public_id=record.id,
+                        created_at=record.created_at or timezone.now(), updated_at=record.updated_at,
+                        metadata=record.metadata, items=record.items, items_created_at=record.items_created_at,
+                        source="file",
+                    )
+                except DomainError as exc:
+                    failed += 1
+                    if failed <= MAX_REPORTED_ERRORS:
+                        where = f" ({exc.param})" if exc.param else ""
+                        name = _id_of(raw)
+                        progress.clear()
+                        self.stderr.write(f"line {number}{' ' + name if name else ''}: {exc.message}{where}")
+                    continue
+                outcomes[result.outcome] += 1
+                items_added += result.items_added
+        progress.close()
+        elapsed = time.perf_counter() - started
+        total = sum(outcomes.values()) + failed
+        summary = (
+            f"Read {total} conversation(s) from {path}: {outcomes['created']} created, "
+            f"{outcomes['appended']} appended to, {outcomes['updated']} updated, {outcomes['unchanged']} unchanged, "
+            f"{failed} failed; {items_added} item(s) written in {elapsed:.1f} s "
+            f"({items_added / elapsed if elapsed else 0:,.0f} items/s)."
+        )
+        if failed:
+            if failed > MAX_REPORTED_ERRORS:
+                self.stderr.write(f"({failed - MAX_REPORTED_ERRORS} more failed line(s) not shown)")
+            raise CommandError(summary)
+        self.stdout.write(summary)
+
+    def open_input(self, path: str):
+        """The file as binary lines (so the progress bar can count bytes), and its size if known."""
+        if path == "-":
+            return sys.stdin.buffer, None
+        try:
+            if path.endswith(".gz"):
+                return gzip.open(path, "rb"), None
+            return open(path, "rb"), os.path.getsize(path)
+        except OSError as exc:
+            raise CommandError(f"Cannot read {path}: {exc.strerror}.") from None
+
+    def project(self, name: str | None, cache: dict[str, Project]) -> Project:
+        if not name:
+            raise DomainError("The line names no project: give --project.", param="project")
+        if name not in cache:
+            cache[name] = services.project_get_or_create(name=name)
+        return cache[name]
+
+
+def _id_of(raw: bytes) -> str:
+    """The conversation id a line names, for error messages ("" when it has none)."""
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return ""
+    value = data.get("id") if isinstance(data, dict) else None
+    return value[:80] if isinstance(value, str) else ""

@@ -1,0 +1,325 @@
+"""export_conversations and import_conversations: a lossless round trip, idempotent imports,
+bad lines reported by number with nothing half-written, and the export's filters."""
+
+import json
+from datetime import UTC, datetime, timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from conversations import portability, services
+from conversations.models import AuditEvent, Conversation, Item, Project
+from tests.factories import append_messages, make_conversation, make_messages
+
+pytestmark = pytest.mark.django_db
+
+
+def run(*args) -> tuple[str, str]:
+    out, err = StringIO(), StringIO()
+    call_command(*args, "--no-progress", stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+def export(tmp_path, *args, name="export.jsonl") -> str:
+    path = tmp_path / name
+    run("export_conversations", "-o", str(path), *args)
+    return path.read_text(encoding="utf-8")
+
+
+def lines(text: str) -> list[dict]:
+    return [json.loads(line) for line in text.splitlines()]
+
+
+def set_created_at(conversation, when: datetime) -> None:
+    Conversation.objects.filter(pk=conversation.pk).update(created_at=when)
+
+
+@pytest.fixture
+def world(project, other_project, item_examples):
+    """Two projects; every item type; an item deleted (a gap in positions); an empty
+    conversation; unicode; items appended at different times."""
+    everything = make_conversation(project, items=item_examples["valid_inputs"][:20],
+                                   metadata={"user_id": "u1", "note": "naïve ☃ \"quoted\""})
+    services.items_append(conversation=everything, actor=services.SYSTEM, items=item_examples["valid_inputs"][20:])
+    long = make_conversation(other_project, items=make_messages(3), metadata={"plan": "pro"})
+    rows = append_messages(long, 45, prefix="later")
+    services.item_delete(conversation=long, actor=services.SYSTEM, item_id=rows[7].public_id)
+    empty = make_conversation(project)
+    return [everything, long, empty]
+
+
+def empty_the_database() -> None:
+    Item.objects.all().delete()
+    Conversation.objects.all().delete()
+    AuditEvent.objects.all().delete()
+    Project.objects.all().delete()
+
+
+def test_export_then_import_into_an_empty_database_then_export_gives_the_same_file(tmp_path, world):
+    first = export(tmp_path, name="first.jsonl")
+    empty_the_database()
+
+    out, _ = run("import_conversations", str(tmp_path / "first.jsonl"))
+
+    assert "3 created" in out and "0 failed" in out
+    assert export(tmp_path, name="second.jsonl") == first
+
+
+def test_the_round_trip_keeps_ids_times_order_metadata_and_bodies(tmp_path, world):
+    everything, long, _ = world
+    before = {c.public_id: (c.project.name, c.created_at, c.updated_at, c.metadata,
+                            list(c.items.order_by("position").values_list("public_id", "body", "created_at")))
+              for c in Conversation.objects.select_related("project")}
+    export(tmp_path)
+    empty_the_database()
+    run("import_conversations", str(tmp_path / "export.jsonl"))
+
+    after = {c.public_id: (c.project.name, c.created_at, c.updated_at, c.metadata,
+                           list(c.items.order_by("position").values_list("public_id", "body", "created_at")))
+             for c in Conversation.objects.select_related("project")}
+    assert after == before
+    # Positions are dense again and the counters agree with them.
+    copy = Conversation.objects.get(public_id=long.public_id)
+    assert list(copy.items.order_by("position").values_list("position", flat=True)) == list(range(47))
+    assert copy.item_count == copy.next_position == 47
+    # Searchable text is rebuilt by the same rules as the API's.
+    assert Item.objects.filter(conversation=copy, text__contains="later 20+").exists()
+
+
+def test_each_line_is_one_conversation_with_exact_times(tmp_path, world):
+    everything, long, empty = world
+    everything.refresh_from_db()
+    exported = lines(export(tmp_path))
+
+    assert [line["id"] for line in exported] == [everything.public_id, long.public_id, empty.public_id]
+    first = exported[0]
+    assert list(first) == list(portability.FIELDS)
+    assert first["project"] == "acme"
+    assert datetime.fromisoformat(first["created_at"]) == everything.created_at
+    assert first["created_at"].endswith("+00:00") and "." in first["created_at"]
+    assert len(first["items"]) == len(first["items_created_at"]) == everything.item_count
+    assert first["items"] == [item.body for item in everything.items.order_by("position")]
+    assert exported[2]["items"] == []
+
+
+def test_bodies_keep_what_the_api_only_returns_on_request(tmp_path, project):
+    reasoning = {"type": "reasoning", "id": "rs_1", "summary": [], "encrypted_content": "gAAAA-secret"}
+    make_conversation(project, items=[reasoning])
+    [line] = lines(export(tmp_path))
+    assert line["items"][0]["encrypted_content"] == "gAAAA-secret"
+
+
+def test_importing_the_same_file_again_changes_nothing(tmp_path, world):
+    export(tmp_path)
+    empty_the_database()
+    run("import_conversations", str(tmp_path / "export.jsonl"))
+    events = AuditEvent.objects.count()
+    state = list(Item.objects.order_by("pk").values_list("pk", "conversation_id", "position", "public_id"))
+
+    out, _ = run("import_conversations", str(tmp_path / "export.jsonl"))
+
+    assert "0 created, 0 appended to, 0 updated, 3 unchanged, 0 failed; 0 item(s) written" in out
+    assert AuditEvent.objects.count() == events
+    assert list(Item.objects.order_by("pk").values_list("pk", "conversation_id", "position", "public_id")) == state
+
+
+def test_a_later_export_only_appends_what_is_new(tmp_path, project):
+    conversation = make_conversation(project, items=make_messages(3), metadata={"stage": "one"})
+    export(tmp_path, name="early.jsonl")
+    append_messages(conversation, 2, prefix="new")
+    services.conversation_update(conversation=conversation, actor=services.SYSTEM, metadata={"stage": "two"})
+    export(tmp_path, name="late.jsonl")
+    empty_the_database()
+    run("import_conversations", str(tmp_path / "early.jsonl"))
+
+    out, _ = run("import_conversations", str(tmp_path / "late.jsonl"))
+
+    assert "1 appended to" in out and "2 item(s) written" in out
+    copy = Conversation.objects.get(public_id=conversation.public_id)
+    assert copy.item_count == 5 and copy.metadata == {"stage": "two"}
+    event = AuditEvent.objects.filter(action="conversation.import").latest("pk")
+    assert event.details["outcome"] == "appended" and event.details["items_added"] == 2
+    assert event.details["metadata"] == {"added": [], "removed": [], "changed": ["stage"]}
+    assert (tmp_path / "late.jsonl").read_text() == export(tmp_path, name="again.jsonl")
+
+
+def test_a_conversation_stored_with_other_items_is_a_reported_conflict(tmp_path, project):
+    conversation = make_conversation(project, items=make_messages(3))
+    export(tmp_path)
+    services.item_delete(conversation=conversation, actor=services.SYSTEM,
+                         item_id=conversation.items.order_by("position").first().public_id)
+
+    with pytest.raises(CommandError, match="1 failed"):
+        run("import_conversations", str(tmp_path / "export.jsonl"))
+    assert Conversation.objects.get().item_count == 2
+
+
+def test_an_id_taken_in_another_project_is_refused(tmp_path, project, other_project):
+    conversation = make_conversation(project, items=make_messages(2))
+    export(tmp_path)
+    err = StringIO()
+    with pytest.raises(CommandError, match="1 failed"):
+        call_command("import_conversations", str(tmp_path / "export.jsonl"), "--project", "globex",
+                     "--no-progress", stdout=StringIO(), stderr=err)
+    assert f"line 1 {conversation.public_id}: Conversation '{conversation.public_id}' already exists in " \
+           "project 'acme'" in err.getvalue()
+    assert not Conversation.objects.filter(project=other_project).exists()
+
+
+def test_project_option_puts_everything_into_one_project(tmp_path, world):
+    export(tmp_path)
+    empty_the_database()
+    run("import_conversations", str(tmp_path / "export.jsonl"), "--project", "restored")
+    assert set(Conversation.objects.values_list("project__name", flat=True)) == {"restored"}
+
+
+def good_line(n: int, items: int = 2) -> str:
+    return json.dumps({"id": f"conv_import_{n}", "project": "acme", "created_at": "2026-01-02T03:04:05.123456Z",
+                       "metadata": {"n": str(n)},
+                       "items": [{"role": "user", "content": f"line {n} item {i}", "id": f"msg_{n}_{i}"}
+                                 for i in range(items)]})
+
+
+def test_bad_lines_are_reported_by_number_and_nothing_of_them_is_written(tmp_path, db):
+    bad_item = json.loads(good_line(3, items=8))
+    bad_item["items"][5] = {"type": "function_call", "id": "fc_1", "name": "lookup"}  # no call_id, no arguments
+    path = tmp_path / "mixed.jsonl"
+    path.write_text("\n".join([
+        good_line(1),
+        '{"id": "conv_broken", "items": [',
+        json.dumps(bad_item),
+        "",
+        json.dumps({"id": "conv_x", "metdata": {}}),
+        json.dumps({"id": "conv_y", "project": "acme", "items": [], "created_at": "yesterday"}),
+        good_line(7),
+    ]) + "\n")
+    err = StringIO()
+
+    with pytest.raises(CommandError) as failure:
+        call_command("import_conversations", str(path), "--no-progress", stdout=StringIO(), stderr=err)
+
+    assert "2 created" in str(failure.value) and "4 failed" in str(failure.value)
+    report = err.getvalue().splitlines()
+    assert report[0].startswith("line 2: Not valid JSON")
+    assert report[1].startswith("line 3 conv_import_3: Missing required parameter: 'items[5].")
+    assert report[2].startswith("line 5 conv_x: Unknown field(s) 'metdata'")
+    assert report[3].startswith("line 6 conv_y: Invalid 'created_at'")
+    assert sorted(Conversation.objects.values_list("public_id", flat=True)) == ["conv_import_1", "conv_import_7"]
+    assert not Item.objects.filter(public_id__startswith="msg_3_").exists()
+
+
+def test_items_over_the_api_batch_limit_are_fine_in_a_file(tmp_path, db):
+    path = tmp_path / "big.jsonl"
+    path.write_text(good_line(1, items=250) + "\n")
+    run("import_conversations", str(path))
+    assert Conversation.objects.get().item_count == 250
+
+
+def test_items_are_checked_by_the_api_rules(tmp_path, db):
+    line = json.loads(good_line(1))
+    line["items"].append({"role": "user", "content": "dup", "id": "msg_1_0"})
+    path = tmp_path / "dup.jsonl"
+    path.write_text(json.dumps(line) + "\n")
+    err = StringIO()
+    with pytest.raises(CommandError):
+        call_command("import_conversations", str(path), "--no-progress", stdout=StringIO(), stderr=err)
+    assert "Duplicate item id 'msg_1_0'" in err.getvalue()
+
+
+def test_import_refuses_a_missing_file(tmp_path, db):
+    with pytest.raises(CommandError, match="Cannot read"):
+        run("import_conversations", str(tmp_path / "nope.jsonl"))
+
+
+def test_gzip_files_round_trip(tmp_path, world):
+    run("export_conversations", "-o", str(tmp_path / "export.jsonl.gz"))
+    plain = export(tmp_path)
+    empty_the_database()
+    run("import_conversations", str(tmp_path / "export.jsonl.gz"))
+    assert export(tmp_path, name="again.jsonl") == plain
+
+
+# --- the export's filters and outputs -----------------------------------------------------------------
+
+
+def test_export_filters_by_project_metadata_and_creation_time(tmp_path, project, other_project):
+    old = make_conversation(project, metadata={"plan": "pro", "user_id": "u1"})
+    set_created_at(old, datetime(2026, 1, 1, tzinfo=UTC))
+    new = make_conversation(project, metadata={"plan": "pro", "user_id": "u2"})
+    set_created_at(new, datetime(2026, 3, 1, 12, tzinfo=UTC))
+    other = make_conversation(other_project, metadata={"plan": "pro"})
+    set_created_at(other, datetime(2026, 3, 2, tzinfo=UTC))
+
+    def ids(*args):
+        return [line["id"] for line in lines(export(tmp_path, *args))]
+
+    assert ids() == [old.public_id, new.public_id, other.public_id]
+    assert ids("--project", "acme") == [old.public_id, new.public_id]
+    assert ids("--metadata", "plan=pro", "user_id=u2") == [new.public_id]
+    assert ids("--metadata", "plan=pro", "--metadata", "user_id=u1") == [old.public_id]
+    assert ids("--since", "2026-03-01") == [new.public_id, other.public_id]
+    assert ids("--since", "2026-03-01T13:00:00+00:00") == [other.public_id]
+    assert ids("--project", "globex", "--since", "2026-03-03") == []
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--project", "nope"], "No project named 'nope'"),
+    (["--metadata", "plan"], "KEY=VALUE"),
+    (["--metadata", "=x"], "keys must be non-empty"),
+    (["--since", "last tuesday"], "--since wants a date"),
+    (["--since", "2026-02-30"], "--since wants a date"),
+])
+def test_export_explains_mistakes(tmp_path, project, args, message):
+    with pytest.raises(CommandError, match=message):
+        run("export_conversations", *args)
+
+
+def test_export_to_standard_output_keeps_the_summary_out_of_the_data(world):
+    out, err = run("export_conversations")
+    assert len(lines(out)) == 3
+    assert err.startswith("Exported 3 conversation(s) and 82 item(s)")
+
+
+def test_export_to_a_file_leaves_no_partial_file_and_prints_the_summary(tmp_path, world):
+    out, _ = run("export_conversations", "-o", str(tmp_path / "x.jsonl"))
+    assert out.startswith("Exported 3 conversation(s)")
+    assert [p.name for p in tmp_path.iterdir()] == ["x.jsonl"]
+
+
+def test_export_into_a_missing_directory_is_a_clear_error(tmp_path, world):
+    with pytest.raises(CommandError, match="Cannot write"):
+        run("export_conversations", "-o", str(tmp_path / "no" / "x.jsonl"))
+
+
+def test_export_pages_through_ties_and_long_conversations_alike(project):
+    when = datetime(2026, 2, 1, tzinfo=UTC)
+    made = []
+    for n in range(7):
+        conversation = make_conversation(project, items=make_messages(n % 4))
+        set_created_at(conversation, when if n < 5 else when + timedelta(seconds=n))
+        made.append(conversation.public_id)
+    everything = Conversation.objects.all()
+
+    small = [line.text for line in portability.export_lines(everything, conversations_per_query=2,
+                                                            items_per_query=3)]
+    default = [line.text for line in portability.export_lines(everything)]
+
+    assert small == default
+    assert [json.loads(text)["id"] for text in small] == made
+
+
+def test_export_reads_a_constant_number_of_queries_per_page(project, django_assert_num_queries):
+    for _ in range(6):
+        make_conversation(project, items=make_messages(3))
+    # 6 conversations, 4 per page: page 1 (+ its items), page 2 (+ its items), no third query.
+    with django_assert_num_queries(4):
+        assert len(list(portability.export_lines(Conversation.objects.all(), conversations_per_query=4))) == 6
+
+
+@pytest.mark.django_db(transaction=True)
+def test_export_outside_a_transaction_reads_one_snapshot(tmp_path, project):
+    # On PostgreSQL this runs in a read-only REPEATABLE READ transaction; on SQLite page by page.
+    make_conversation(project, items=make_messages(2))
+    out, err = run("export_conversations")
+    assert len(lines(out)) == 1 and "2 item(s)" in err
