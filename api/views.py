@@ -1,5 +1,6 @@
 """The OpenAI-compatible Conversations API. Actions parse, call conversations/, serialise."""
 
+from drf_spectacular.utils import extend_schema_view
 from rest_framework import viewsets
 from rest_framework.response import Response
 
@@ -8,6 +9,7 @@ from conversations.filters import ConversationFilter
 from conversations.models import Conversation
 
 from .pagination import list_envelope, page_params
+from .schema import CONVERSATION_OPERATIONS, ITEM_OPERATIONS
 from .serializers import (
     ConversationCreateInput,
     ConversationOutput,
@@ -39,6 +41,7 @@ class ProjectScopedViewSet(viewsets.ViewSet):
         return queries.get_conversation(project_id=self.request.auth.project_id, conversation_id=conversation_id)
 
 
+@extend_schema_view(**CONVERSATION_OPERATIONS)
 class ConversationViewSet(ProjectScopedViewSet):
     def list(self, request):
         params = page_params(request.query_params)
@@ -70,6 +73,7 @@ class ConversationViewSet(ProjectScopedViewSet):
         return Response(deleted_conversation(conversation.public_id))
 
 
+@extend_schema_view(**ITEM_OPERATIONS)
 class ConversationItemViewSet(ProjectScopedViewSet):
     def list(self, request, conversation_id):
         params = page_params(request.query_params)

@@ -67,6 +67,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_filters",
     "django_htmx",
     "template_partials",
@@ -164,6 +166,23 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "api.exceptions.openai_exception_handler",
     "UNAUTHENTICATED_USER": None,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    "DEFAULT_SCHEMA_CLASS": "api.schema.AutoSchema",
+}
+
+# The OpenAPI schema (/api/schema/) and its docs (/api/docs/), Swagger UI served from our own
+# static files (drf-spectacular-sidecar), never a CDN. See api/schema.py.
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Convoscope API",
+    "DESCRIPTION": "OpenAI-compatible Conversations API (all eight calls of the `openai` SDK), plus "
+                   "`GET /v1/conversations` to list and search a project's conversations.",
+    "VERSION": "1",
+    "OAS_VERSION": "3.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_AUTHENTICATION": [],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "api.schema.postprocess"],
 }
 
 LOGGING = {
