@@ -7,7 +7,8 @@ from .models import ApiKey, AuditEvent, Conversation, Item, Project
 
 @admin.register(Project)
 class ProjectAdmin(admin.ModelAdmin):
-    list_display = ["name", "created_at"]
+    list_display = ["name", "retention_days", "created_at"]
+    fields = ["name", "retention_days"]
     search_fields = ["name"]
 
 

@@ -6,6 +6,7 @@ without rewriting queries.
 """
 
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import connection, models
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
@@ -19,8 +20,8 @@ class Project(models.Model):
     # `manage.py purge` (without --older-than) deletes this project's conversations created more
     # than this many days ago. Empty: keep them for ever.
     retention_days = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Delete conversations older than this many days (manage.py purge). "
-        "Empty keeps them for ever."
+        null=True, blank=True, validators=[MinValueValidator(1)],
+        help_text="Delete conversations older than this many days (manage.py purge). Empty keeps them for ever.",
     )
 
     class Meta:
@@ -94,9 +95,13 @@ class ConversationQuerySet(models.QuerySet):
     def matching_text(self, text: str):
         """Conversations with at least one item matching `text` (console search, API `text`).
 
-        PostgreSQL: the planner either walks conversations newest first and probes their items'
-        stored tsvectors, or collects matches from the GIN index (rare words) - both indexed.
+        Where matches are rare, their conversations are collected from the full-text index first
+        (see search.sparse_matches): PostgreSQL cannot estimate how many conversations an
+        EXISTS over items keeps, and would otherwise walk every conversation looking for them.
         """
+        conversation_ids = search.sparse_matches(text)
+        if conversation_ids is not None:
+            return self.filter(pk__in=conversation_ids)
         return self.filter(models.Exists(Item.objects.filter(conversation=models.OuterRef("pk")).matching(text)))
 
 

@@ -15,6 +15,7 @@ from conversations.models import Project
 from conversations.portability import parse_line
 
 MAX_REPORTED_ERRORS = 50
+IMPORTER = services.Actor(label="command:import_conversations")
 
 
 class Command(BaseCommand):
@@ -57,7 +58,7 @@ class Command(BaseCommand):
                     record = parse_line(raw)
                     project = forced or self.project(record.project, projects)
                     result = services.conversation_import(
-                        project=project, actor=services.SYSTEM, public_id=record.id,
+                        project=project, actor=IMPORTER, public_id=record.id,
                         created_at=record.created_at or timezone.now(), updated_at=record.updated_at,
                         metadata=record.metadata, items=record.items, items_created_at=record.items_created_at,
                         source="file",
