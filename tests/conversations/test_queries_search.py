@@ -71,3 +71,22 @@ def test_postgres_understands_websearch_syntax_and_stems(conversations):
     assert found("kettle -refund") == {conversations["call"].public_id}
     assert found('"broken kettle"') == {conversations["refund"].public_id}
     assert found("parcel or refund") == {conversations["refund"].public_id, conversations["parcel"].public_id}
+
+
+@pytest.mark.postgres_only
+def test_rare_and_common_matches_find_the_same_conversations(conversations, monkeypatch):
+    """Both PostgreSQL strategies (ids from the index, or walking conversations) agree."""
+    assert search.sparse_matches("kettle") is not None  # tiny table: every word is rare
+    for word in ("refund", "kettle", "parcel", "nothing-like-this"):
+        from_index = found(word)
+        monkeypatch.setattr(search, "SPARSE_ITEMS", -1)  # as if matches were common: walk
+        assert search.sparse_matches(word) is None
+        assert found(word) == from_index
+        monkeypatch.undo()
+
+
+@pytest.mark.postgres_only
+def test_too_many_sparse_matches_fall_back_to_the_walk(conversations, monkeypatch):
+    monkeypatch.setattr(search, "SPARSE_CONVERSATIONS", 1)
+    assert search.sparse_matches("kettle") is None  # two conversations match: over the cap
+    assert found("kettle") == {conversations["refund"].public_id, conversations["call"].public_id}
