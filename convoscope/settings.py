@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "django_filters",
     "django_htmx",
     "template_partials",
+    "csp",
     "conversations",
     "api",
     "dashboard",
@@ -80,6 +81,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "api.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "api.middleware.BodySizeLimitMiddleware",
     "api.middleware.ApiErrorsMiddleware",
@@ -152,6 +154,58 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+
+# --- Security -------------------------------------------------------------------------------
+# DJANGO_SECURE (default: on unless DEBUG) means "served over HTTPS": cookies only travel over
+# HTTPS and browsers are told to use HTTPS for a year (HSTS, sent on HTTPS responses only).
+# Set DJANGO_SECURE=0 to serve plain http without DEBUG (a LAN demo); `make run` has DEBUG on.
+SECURE = env_bool("DJANGO_SECURE", not DEBUG)
+SESSION_COOKIE_SECURE = SECURE
+CSRF_COOKIE_SECURE = SECURE
+# htmx takes the CSRF token from the page (hx-headers on <body>), never from the cookie.
+CSRF_COOKIE_HTTPONLY = True
+SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 365 * 24 * 3600 if SECURE else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", True)
+# The http -> https redirect is the TLS proxy's job by default: a redirect here would turn an SDK's
+# POST into a GET (spec §3). gunicorn trusts X-Forwarded-Proto from FORWARDED_ALLOW_IPS (default
+# 127.0.0.1), so behind a local proxy requests count as HTTPS. DJANGO_SECURE_SSL_REDIRECT=1 turns
+# the redirect on (the API is never redirected).
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", False)
+SECURE_REDIRECT_EXEMPT = [r"^v1(/|$)"]
+SILENCED_SYSTEM_CHECKS = [] if SECURE_SSL_REDIRECT else ["security.W008"]
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp): scripts, styles, fonts and requests only from this site; no
+# inline script or style, no eval, no plugins, no framing. Images may also be data: URIs (Pico's
+# icons) and http(s) URLs (previews of images attached to items, opened on demand).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:", "https:", "http:"],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+
+# --- Console login throttling (dashboard/login.py) ------------------------------------------
+# After this many failed logins for one username, or from one IP address, within the lockout
+# period, every attempt for it is refused until the period has passed. 0 turns a limit off.
+# Behind a proxy every request comes from the proxy's address: keep the per-address limit high.
+CONVOSCOPE_LOGIN_FAILURES_PER_USER = env_int("CONVOSCOPE_LOGIN_FAILURES_PER_USER", 5)
+CONVOSCOPE_LOGIN_FAILURES_PER_IP = env_int("CONVOSCOPE_LOGIN_FAILURES_PER_IP", 50)
+CONVOSCOPE_LOGIN_LOCKOUT_SECONDS = env_int("CONVOSCOPE_LOGIN_LOCKOUT_SECONDS", 15 * 60)
+AUTHENTICATION_BACKENDS = [
+    "dashboard.login.LoginThrottleBackend",  # first: refuses locked-out attempts before any password check
+    "django.contrib.auth.backends.ModelBackend",
+]
 
 # --- API ------------------------------------------------------------------------------------
 # Largest request body accepted (bytes); bigger bodies answer 413 before any parsing.

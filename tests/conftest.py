@@ -104,6 +104,14 @@ def item_examples():
     return ITEM_EXAMPLES
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Counts kept in Django's cache (failed logins) start from nothing in every test."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 def pytest_sessionstart(session):
     # CI sets this on its PostgreSQL run: a suite that silently fell back to SQLite would prove nothing.
     import os

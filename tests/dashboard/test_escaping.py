@@ -232,3 +232,83 @@ def test_the_login_page_escapes_next(client):
     page = client.get(f"/accounts/login/?next={quote(PAYLOAD)}").content.decode()
     assert_escaped(page)
     assert ESCAPED_SCRIPT in page
+
+
+# --- payloads in URLs: paths, query strings, the error pages, the login's `next` -------------------
+
+HOSTILE_SEGMENT = quote(PAYLOAD, safe="")
+
+
+def hostile_paths(world) -> list[str]:
+    conversation, item = world["conversation"].public_id, world["items"][0].public_id
+    return [
+        f"/conversations/{HOSTILE_SEGMENT}/",
+        f"/conversations/{HOSTILE_SEGMENT}/metadata/",
+        f"/conversations/{HOSTILE_SEGMENT}/delete/",
+        f"/conversations/{conversation}/items/{HOSTILE_SEGMENT}/",
+        f"/conversations/{conversation}/items/{HOSTILE_SEGMENT}/delete/",
+        f"/api-keys/{HOSTILE_SEGMENT}/revoke/",
+        f"/{HOSTILE_SEGMENT}",
+        f"/conversations/{conversation}/items/{item}/{HOSTILE_SEGMENT}",
+    ]
+
+
+@pytest.mark.parametrize("headers", [{}, HX], ids=["full", "htmx"])
+def test_hostile_ids_in_the_path_answer_the_404_page_escaped(world, headers):
+    for path in hostile_paths(world):
+        response = world["client"].get(path, headers=headers)
+        assert response.status_code == 404, path
+        page = response.content.decode()
+        assert_escaped(page)
+        assert "Not found" in page, path
+        assert "Content-Security-Policy" in response
+
+
+def test_hostile_query_strings_on_every_page_are_escaped(world):
+    conversation, item = world["conversation"].public_id, world["items"][0].public_id
+    hostile = {"order": PAYLOAD, "after": PAYLOAD, "next": JS_URL, PAYLOAD: PAYLOAD}
+    paths = ["/", "/overview/", "/audit/", "/api-keys/", f"/conversations/{conversation}/",
+             f"/conversations/{conversation}/items/{item}/", f"/conversations/{conversation}/metadata/",
+             f"/conversations/{conversation}/delete/", f"/api-keys/{world['key'].prefix}/revoke/"]
+    for path in paths:
+        for headers in ({}, HX):
+            response = world["client"].get(path, hostile, headers=headers)
+            assert response.status_code == 200, path
+            assert_escaped(response.content.decode())
+
+
+def test_the_403_page_escapes_what_it_echoes(world):
+    client = Client()
+    client.force_login(make_user(f"{PAYLOAD}viewer", "viewer"))
+    response = client.get(f"/api-keys/?{quote(PAYLOAD)}={quote(PAYLOAD)}")
+    assert response.status_code == 403
+    page = response.content.decode()
+    assert_escaped(page)
+    assert "Log out &quot;onmouseover=" in page
+
+
+def test_an_api_404_for_a_hostile_path_is_json_never_html(world, api):
+    response = api.get(f"/v1/conversations/{HOSTILE_SEGMENT}")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response["X-Content-Type-Options"] == "nosniff"
+
+
+@pytest.mark.parametrize("target", [JS_URL, "//evil.example/", "https://evil.example/", "/\\evil.example",
+                                    "\\\\evil.example", "http:evil.example", f"/?{PAYLOAD}"])
+def test_the_login_never_redirects_off_site_or_to_a_script(db, client, target):
+    make_user("vera", "viewer")
+    page = client.get("/accounts/login/", {"next": target}).content.decode()
+    assert_escaped(page)
+    response = client.post("/accounts/login/", {"username": "vera", "password": "pw-vera", "next": target})
+    assert response.status_code == 302
+    location = response["Location"]
+    assert location.startswith("/") and not location.startswith(("//", "/\\"))
+    assert "javascript:" not in location and "evil.example" not in location
+
+
+@pytest.mark.parametrize("target", [JS_URL, "//evil.example/", "https://evil.example/"])
+def test_console_forms_never_go_back_to_an_off_site_next(world, target):
+    response = world["client"].post("/conversations/delete/", {"ids": ["conv_none"], "next": target})
+    assert response.status_code == 302
+    assert response["Location"] == "/"
