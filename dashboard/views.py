@@ -2,15 +2,16 @@
 (or one of its partials when htmx asks)."""
 
 from django.contrib import messages
-from django.http import Http404, QueryDict
+from django.http import Http404, HttpResponse, HttpResponseBadRequest, QueryDict, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils import timezone
+from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 
-from conversations import queries, services, validators
+from conversations import portability, queries, services, validators
 from conversations.errors import DomainError, InvalidInput, NotFound
 from conversations.filters import METADATA_PARAM, ConsoleConversationFilter
 from conversations.models import ApiKey, AuditEvent, Conversation, Project
@@ -129,6 +130,9 @@ def conversation_list(request):
                             for value in request.GET.getlist(name)],
         "more_url": _with_params(base, request.GET, after=page.last_id) if page and page.has_more else None,
         "text_query": request.GET.get("text", "").strip(),
+        # The same search, every result, in the export format.
+        "download_url": _with_params(reverse("dashboard:conversation-list-download"), request.GET,
+                                     after=None, id=None, meta=None),
     }
     if _fragment_wanted(request) and request.GET.get("after"):
         return render(request, "dashboard/conversation_list.html#rows", context)
@@ -268,6 +272,35 @@ def conversation_delete(request, conversation_id):
     messages.success(request, f"Deleted conversation {conversation.public_id}.")
     url = reverse("dashboard:conversation-list")
     return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+
+
+# --- downloads: the export format of conversations.portability ---------------------------------------
+
+
+@requires(roles.VIEW)
+def conversation_download(request, conversation_id):
+    """One conversation as JSON: exactly one line of `manage.py export_conversations`."""
+    conversation = _get_conversation(conversation_id)
+    [line] = portability.export_lines(Conversation.objects.filter(pk=conversation.pk))
+    return HttpResponse(line.text + "\n", content_type="application/json", headers={
+        "Content-Disposition": content_disposition_header(True, f"{conversation.public_id}.json"),
+    })
+
+
+@requires(roles.VIEW)
+def conversation_list_download(request):
+    """Every conversation a search finds, as JSON Lines (oldest first), streamed page by page."""
+    filterset = ConsoleConversationFilter(request.GET, queryset=Conversation.objects.all())
+    try:
+        conversations = filterset.qs_or_raise()
+    except InvalidInput as exc:
+        return HttpResponseBadRequest(exc.message, content_type="text/plain; charset=utf-8")
+    name = f"conversations-{timezone.now():%Y%m%d-%H%M%S}.jsonl"
+    return StreamingHttpResponse(
+        (line.text + "\n" for line in portability.export_lines(conversations)),
+        content_type="application/x-ndjson; charset=utf-8",
+        headers={"Content-Disposition": content_disposition_header(True, name)},
+    )
 
 
 # --- audit log, overview, API keys ------------------------------------------------------------------

@@ -23,6 +23,8 @@ ACCESS = [
     ("conversation-list", "get", EVERYONE, roles.VIEW),
     ("conversation-detail", "get", EVERYONE, roles.VIEW),
     ("item-detail", "get", EVERYONE, roles.VIEW),
+    ("conversation-download", "get", EVERYONE, roles.VIEW),
+    ("conversation-list-download", "get", EVERYONE, roles.VIEW),
     ("overview", "get", EVERYONE, roles.VIEW),
     ("audit-log", "get", EVERYONE, roles.VIEW_AUDIT),
     ("metadata-edit", "get", OPERATORS, roles.EDIT_METADATA),
@@ -53,6 +55,7 @@ def request_for(world, name: str) -> tuple[str, dict]:
     conversation, item, key = world["conversation"], world["item"], world["key"]
     args = {
         "conversation-detail": [conversation.public_id],
+        "conversation-download": [conversation.public_id],
         "metadata-edit": [conversation.public_id],
         "conversation-delete": [conversation.public_id],
         "item-detail": [conversation.public_id, item.public_id],
