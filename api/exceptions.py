@@ -5,7 +5,9 @@
 
 import logging
 
+import psycopg
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
@@ -15,6 +17,10 @@ from conversations.errors import DomainError, NotFound
 logger = logging.getLogger(__name__)
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+# The database went away (restarted, connection killed, unreachable) or could not answer: Django
+# wraps the driver's errors in its own classes, and psycopg's are listed for any path it does not.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, psycopg.OperationalError, psycopg.InterfaceError)
 
 
 def error_body(message: str, *, type: str = "invalid_request_error", param: str | None = None,
@@ -58,6 +64,8 @@ def _describe(exc: Exception, request) -> tuple[int, dict, dict]:
         if getattr(exc, "wait", None):
             headers["Retry-After"] = str(int(exc.wait) + 1)
         return exc.status_code, error_body(str(exc.detail), code=exc.default_code), headers
+    if isinstance(exc, DATABASE_UNAVAILABLE):
+        return database_unavailable(request)
     return server_error(request)
 
 
@@ -70,6 +78,20 @@ def server_error(request) -> tuple[int, dict, dict]:
     body = error_body("The server had an error while processing your request.", type="server_error",
                       code="server_error")
     return 500, body, headers
+
+
+def database_unavailable(request) -> tuple[int, dict, dict]:
+    """503: the database failed under this request. A read may simply be retried (the SDK does);
+    a write may or may not have been committed, so the SDK is told not to repeat it (spec §6.3)."""
+    logger.error("Database unavailable on %s %s", request.method, request.path, exc_info=True)
+    if request.method in SAFE_METHODS:
+        message = "The database is unavailable right now. Please try again shortly."
+        headers = {}
+    else:
+        message = ("The database became unavailable while processing your request, so it may or may not "
+                   "have been applied. Check before repeating it.")
+        headers = {"x-should-retry": "false"}
+    return 503, error_body(message, type="server_error", code="database_unavailable"), headers
 
 
 def _validation_body(detail) -> dict:

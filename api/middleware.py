@@ -5,7 +5,7 @@ from django.http import JsonResponse
 
 from conversations.ids import new_request_id
 
-from .exceptions import error_response, server_error
+from .exceptions import DATABASE_UNAVAILABLE, database_unavailable, error_response, server_error
 
 API_PREFIX = "/v1/"
 
@@ -62,5 +62,8 @@ class ApiErrorsMiddleware:
     def process_exception(self, request, exception):
         if not request.path.startswith(API_PREFIX):
             return None
-        status, body, headers = server_error(request)
+        if isinstance(exception, DATABASE_UNAVAILABLE):
+            status, body, headers = database_unavailable(request)
+        else:
+            status, body, headers = server_error(request)
         return JsonResponse(body, status=status, headers=headers)

@@ -14,3 +14,6 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("dashboard.urls")),
 ]
+
+# Uncaught errors: a lost database answers 503 (JSON under /v1, a page for the console), never a bare 500.
+handler500 = "dashboard.errors.server_error"
