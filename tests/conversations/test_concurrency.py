@@ -93,3 +93,55 @@ def test_concurrent_deletes_and_appends_leave_a_consistent_timeline():
     assert texts == [f"seed {i}" for i in range(1, 20, 2)] + [f"new {n}" for n in range(10)]
     conversation = Conversation.objects.get(pk=conversation.pk)
     assert conversation.item_count == 20
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_deleting_a_conversation_while_others_append_leaves_no_orphans_and_loses_nothing_acknowledged():
+    """Every append either lands before the delete (and is counted by it) or answers not-found;
+    nothing is appended to a deleted conversation."""
+    import time
+
+    from conversations.errors import NotFound
+    from conversations.models import AuditEvent
+
+    conversation = make_conversation(make_project("concurrency"), items=[{"role": "user", "content": "seed"}])
+    appended, gone, errors = [], [], []
+
+    def appender(number: int) -> None:
+        try:
+            for batch in range(30):
+                try:
+                    services.items_append(conversation=conversation, actor=services.SYSTEM,
+                                          items=[{"role": "user", "content": f"w{number} b{batch}"}] * 2)
+                    appended.append(2)
+                except NotFound:
+                    gone.append(number)
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    def deleter() -> None:
+        try:
+            deadline = time.monotonic() + 30
+            while len(appended) < 5 and time.monotonic() < deadline:
+                time.sleep(0.001)
+            services.conversation_delete(conversation=conversation, actor=services.SYSTEM)
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=appender, args=(n,)) for n in range(4)] + [threading.Thread(target=deleter)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert appended and gone  # the delete landed while appends were still coming
+    assert not Conversation.objects.filter(pk=conversation.pk).exists()
+    assert not Item.objects.filter(conversation_id=conversation.pk).exists()
+    (deleted,) = AuditEvent.objects.filter(action=AuditEvent.Action.CONVERSATION_DELETE,
+                                           conversation_id=conversation.public_id)
+    assert deleted.details["items_deleted"] == 1 + sum(appended)
