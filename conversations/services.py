@@ -5,13 +5,14 @@ Both front doors (the API and the console) call these; neither writes rows itsel
 
 import hashlib
 import hmac
+import json
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 
 from . import validators
@@ -285,9 +286,30 @@ def _import_new(project, public_id, created_at, updated_at, metadata, normalized
     # The id was looked up just before (a race ends in IntegrityError, reported as a conflict).
     conversation.full_clean(exclude=["project"], validate_unique=False)
     conversation.save(force_insert=True)
-    Item.objects.bulk_create(_item_rows(conversation, normalized, first=0, created_at=times),
-                             batch_size=IMPORT_BATCH_ITEMS)
+    _write_items(conversation, normalized, first=0, created_at=times)
     return ImportResult(conversation=conversation, outcome="created", items_added=len(normalized))
+
+
+ITEM_COPY_COLUMNS = ("conversation_id", "public_id", "position", "type", "role", "status", "body", "text",
+                     "created_at")
+
+
+def _write_items(conversation: Conversation, normalized: list[validators.NormalizedItem], *, first: int,
+                 created_at: list[datetime]) -> None:
+    """Insert many items at once (import, mirror). PostgreSQL: COPY, as the seeder does - Django's
+    bulk INSERT binds every value client-side, quoting each JSON body in Python, which made the
+    import about twice as slow."""
+    if connection.vendor != "postgresql":
+        Item.objects.bulk_create(_item_rows(conversation, normalized, first=first, created_at=created_at),
+                                 batch_size=IMPORT_BATCH_ITEMS)
+        return
+    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+    with connection.cursor() as cursor, cursor.cursor.copy(
+        f"COPY {Item._meta.db_table} ({', '.join(ITEM_COPY_COLUMNS)}) FROM STDIN"
+    ) as copy:
+        for offset, item in enumerate(normalized):
+            copy.write_row((conversation.pk, item.public_id, first + offset, item.type, item.role, item.status,
+                            dumps(item.body), item.text, created_at[offset]))
 
 
 def _import_into(conversation, after, updated_at, metadata, normalized, times) -> ImportResult:
@@ -324,10 +346,7 @@ def _import_into(conversation, after, updated_at, metadata, normalized, times) -
     if not fresh and conversation.metadata == metadata:
         return ImportResult(conversation=conversation, outcome="unchanged", items_added=0)
     if fresh:
-        Item.objects.bulk_create(
-            _item_rows(conversation, fresh, first=conversation.next_position, created_at=fresh_times),
-            batch_size=IMPORT_BATCH_ITEMS,
-        )
+        _write_items(conversation, fresh, first=conversation.next_position, created_at=fresh_times)
     conversation.metadata = metadata
     conversation.updated_at = updated_at
     conversation.next_position += len(fresh)

@@ -323,3 +323,19 @@ def test_export_outside_a_transaction_reads_one_snapshot(tmp_path, project):
     make_conversation(project, items=make_messages(2))
     out, err = run("export_conversations")
     assert len(lines(out)) == 1 and "2 item(s)" in err
+
+
+@pytest.mark.django_db(transaction=True)
+def test_import_outside_a_transaction_ends_durable(tmp_path):
+    # On PostgreSQL the lines commit without waiting for the disk, and one synchronous commit at
+    # the end flushes them all; the session is left as it was found.
+    from django.db import connection
+
+    path = tmp_path / "two.jsonl"
+    path.write_text(good_line(1) + "\n" + good_line(2) + "\n")
+    out, _ = run("import_conversations", str(path))
+    assert "2 created" in out
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW synchronous_commit")
+            assert cursor.fetchone() == ("on",)

@@ -6,6 +6,7 @@ import time
 from collections import Counter
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import connection, transaction
 from django.utils import timezone
 from tqdm import tqdm
 
@@ -45,34 +46,21 @@ class Command(BaseCommand):
         source, size = self.open_input(path)
         progress = tqdm(total=size, unit="B", unit_scale=True, unit_divisor=1024, desc="importing",
                         file=self.stderr._out, disable=True if options["no_progress"] else None, smoothing=0.1)
-        projects: dict[str, Project] = {}
-        outcomes: Counter[str] = Counter()
-        items_added = failed = 0
         started = time.perf_counter()
-        with source:
-            for number, raw in enumerate(source, start=1):
-                progress.update(len(raw))
-                if not raw.strip():
-                    continue
-                try:
-                    record = parse_line(raw)
-                    project = forced or self.project(record.project, projects)
-                    result = services.conversation_import(
-                        project=project, actor=IMPORTER, public_id=record.id,
-                        created_at=record.created_at or timezone.now(), updated_at=record.updated_at,
-                        metadata=record.metadata, items=record.items, items_created_at=record.items_created_at,
-                        source="file",
-                    )
-                except DomainError as exc:
-                    failed += 1
-                    if failed <= MAX_REPORTED_ERRORS:
-                        where = f" ({exc.param})" if exc.param else ""
-                        name = _id_of(raw)
-                        progress.clear()
-                        self.stderr.write(f"line {number}{' ' + name if name else ''}: {exc.message}{where}")
-                    continue
-                outcomes[result.outcome] += 1
-                items_added += result.items_added
+        postgres = connection.vendor == "postgresql" and not connection.in_atomic_block
+        if postgres:
+            # Each conversation still commits on its own, but does not wait for its commit to
+            # reach the disk (about 1.5x faster); flush() then makes the whole run durable before
+            # the summary claims success. A crash before that loses only the latest lines, which
+            # importing the file again restores.
+            with connection.cursor() as cursor:
+                cursor.execute("SET synchronous_commit TO off")
+        try:
+            with source:
+                outcomes, items_added, failed = self.import_lines(source, forced, progress)
+        finally:
+            if postgres:
+                flush()
         progress.close()
         elapsed = time.perf_counter() - started
         total = sum(outcomes.values()) + failed
@@ -87,6 +75,35 @@ class Command(BaseCommand):
                 self.stderr.write(f"({failed - MAX_REPORTED_ERRORS} more failed line(s) not shown)")
             raise CommandError(summary)
         self.stdout.write(summary)
+
+    def import_lines(self, source, forced: Project | None, progress) -> tuple[Counter[str], int, int]:
+        projects: dict[str, Project] = {}
+        outcomes: Counter[str] = Counter()
+        items_added = failed = 0
+        for number, raw in enumerate(source, start=1):
+            progress.update(len(raw))
+            if not raw.strip():
+                continue
+            try:
+                record = parse_line(raw)
+                project = forced or self.project(record.project, projects)
+                result = services.conversation_import(
+                    project=project, actor=IMPORTER, public_id=record.id,
+                    created_at=record.created_at or timezone.now(), updated_at=record.updated_at,
+                    metadata=record.metadata, items=record.items, items_created_at=record.items_created_at,
+                    source="file",
+                )
+            except DomainError as exc:
+                failed += 1
+                if failed <= MAX_REPORTED_ERRORS:
+                    where = f" ({exc.param})" if exc.param else ""
+                    name = _id_of(raw)
+                    progress.clear()
+                    self.stderr.write(f"line {number}{' ' + name if name else ''}: {exc.message}{where}")
+                continue
+            outcomes[result.outcome] += 1
+            items_added += result.items_added
+        return outcomes, items_added, failed
 
     def open_input(self, path: str):
         """The file as binary lines (so the progress bar can count bytes), and its size if known."""
@@ -105,6 +122,16 @@ class Command(BaseCommand):
         if name not in cache:
             cache[name] = services.project_get_or_create(name=name)
         return cache[name]
+
+
+def flush() -> None:
+    """Wait until every earlier commit of this session is on disk: a synchronous commit of a
+    transaction that has an id flushes the write-ahead log up to its own commit record, which
+    comes after all of theirs."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET synchronous_commit TO on")
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_current_xact_id()")
 
 
 def _id_of(raw: bytes) -> str:
