@@ -54,3 +54,10 @@ def test_the_django_admin_works_under_the_policy(console, live_server, db):
     # The admin's pages link no favicon, so the browser asks for /favicon.ico: not a policy matter.
     console.errors[:] = [e for e in console.errors if "/favicon.ico" not in e]
     assert not [e for e in console.errors if "Content Security Policy" in e]
+
+
+def test_the_api_docs_render_under_the_policy(console):
+    console.goto("/api/docs/")
+    expect(console.page.locator(".swagger-ui .info .title")).to_contain_text("Convoscope API")
+    expect(console.page.locator(".opblock").first).to_be_visible()
+    console.page.wait_for_load_state("networkidle")
