@@ -356,7 +356,7 @@ def test_postgresql_gone_and_back_gives_503s_then_recovers_without_a_restart(wor
         proxy.stop()
 
 
-def test_with_the_database_unreachable_every_answer_is_a_clear_503(db):
+def test_with_the_database_unreachable_every_answer_is_a_clear_503():
     """No PostgreSQL listens on port 1: the API answers JSON 503s, the console a 503 page."""
     server = Server(f"postgres://postgres@127.0.0.1:1/nowhere?application_name={APP_NAME}&connect_timeout=5")
     try:
