@@ -262,8 +262,8 @@ def path(name: str, description: str) -> OpenApiParameter:
 
 
 REQUEST_ID = header("x-request-id", str, "The request's id (the SDK's `_request_id`), on every response.",
-                    response=True)
-RETRY_AFTER = header("retry-after", int, "Seconds to wait before retrying.", response=[429])
+                    response=True, required=True)
+RETRY_AFTER = header("retry-after", int, "Seconds to wait before retrying.", response=[429], required=True)
 CONVERSATION_ID = path("conversation_id", "A conversation id.")
 ITEM_ID = path("item_id", "An item id.")
 AFTER = query("after", str, "An id from a previous page (its `last_id`): the page starts after it.")

@@ -245,6 +245,11 @@ def normalize_item(item: typing.Any, *, param: str) -> NormalizedItem:
             param=param, code="invalid_type",
         )
     item_type = item.get("type", "message")
+    if not isinstance(item_type, str):
+        raise InvalidInput(
+            f"Invalid type for '{param}.type': expected a string, but got {_json_type(item_type)} instead.",
+            param=f"{param}.type", code="invalid_type",
+        )
     if item_type in UNSUPPORTED_ITEM_TYPES:
         raise InvalidInput(UNSUPPORTED_ITEM_TYPES[item_type], param=f"{param}.type", code="unsupported_value")
     if item_type not in output_models():
