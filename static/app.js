@@ -45,3 +45,22 @@ document.addEventListener("htmx:historyRestore", () => {
     field.value = params.get(field.name) || "";
   });
 });
+
+// htmx swaps nothing when a request fails (a 403, a 503 while the database restarts, the
+// network): say so instead of leaving the page silently unchanged.
+function showProblem(text) {
+  const box = document.getElementById("messages");
+  if (!box) return;
+  const line = document.createElement("p");
+  line.className = "message error";
+  line.setAttribute("role", "alert");
+  line.textContent = text;
+  box.replaceChildren(line);
+}
+document.addEventListener("htmx:responseError", (event) => {
+  const status = event.detail.xhr.status;
+  showProblem(status === 403 ? "Your role does not allow this."
+    : status >= 500 ? `The server could not answer (${status}); try again in a moment.`
+    : `The request failed (${status}).`);
+});
+document.addEventListener("htmx:sendError", () => showProblem("The server cannot be reached; check your connection."));

@@ -174,3 +174,16 @@ def test_more_results_load_below_the_first_page(console, viewer, project):
     page.get_by_role("link", name="More results").click()
     expect_listed(page, ids)
     expect(page.get_by_role("link", name="More results")).to_have_count(0)
+
+
+def test_a_failed_live_search_says_so_instead_of_doing_nothing(console, viewer, world):
+    page = console.page
+    console.log_in(viewer)
+    # The database restarting, as the browser sees it: the next search answers 503.
+    page.route(re.compile(r".*[?&]text=refund.*"), lambda route: route.fulfill(status=503, body="down"))
+    page.get_by_label("Text in items").fill("refund")
+    expect(page.get_by_role("alert")).to_contain_text("The server could not answer (503)")
+    expect_listed(page, set(world.values()))  # the previous results stay
+    # The failed request is logged by the browser and by htmx: expected here, and only that.
+    assert console.errors and all("503" in error or "Response Status Error" in error for error in console.errors)
+    console.errors.clear()
