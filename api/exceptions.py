@@ -6,7 +6,8 @@
 import logging
 
 import psycopg
-from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf
@@ -44,6 +45,11 @@ def _describe(exc: Exception, request) -> tuple[int, dict, dict]:
         return 403, error_body("You do not have permission to do this.", code="permission_denied"), {}
     if isinstance(exc, RequestDataTooBig):
         return 413, error_body("The request body is too large.", code="request_too_large"), {}
+    if isinstance(exc, TooManyFieldsSent):
+        limit = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+        return 400, error_body(f"Too many parameters: at most {limit} are accepted.", code="too_many_parameters"), {}
+    if isinstance(exc, SuspiciousOperation):
+        return 400, error_body("The request was refused as malformed.", code="invalid_request"), {}
     if isinstance(exc, drf.NotAuthenticated):
         message = ("You didn't provide an API key. You need to provide your API key in an Authorization "
                    "header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).")

@@ -5,8 +5,11 @@ same spelling the OpenAI SDK uses for its bracketed parameters.
 """
 
 import re
+from datetime import UTC
 
 import django_filters
+from django import forms
+from django.core.exceptions import ValidationError
 from django.http import QueryDict
 
 from . import validators
@@ -24,8 +27,10 @@ def metadata_pairs(data: QueryDict) -> list[tuple[str, str]]:
         if not match:
             continue
         key = match.group(1)
+        # A key over the limit is not echoed back whole as the parameter's name.
+        param = name if len(key) <= validators.MAX_METADATA_KEY_CHARS else "metadata"
         for value in data.getlist(name):
-            validators.validate_metadata_pair(key, value, param=name)
+            validators.validate_metadata_pair(key, value, param=param)
             pairs.append((key, value))
     if len(pairs) > validators.MAX_METADATA_PAIRS:
         raise InvalidInput(
@@ -35,14 +40,32 @@ def metadata_pairs(data: QueryDict) -> list[tuple[str, str]]:
     return pairs
 
 
+class UtcDateTimeField(forms.DateTimeField):
+    """A date and time that exists in UTC too: 0001-01-01T00:00+01:00 is in year 0 there, which the
+    database adapters cannot convert (it was a 500 on SQLite)."""
+
+    def to_python(self, value):
+        result = super().to_python(value)
+        if result is not None:
+            try:
+                result.astimezone(UTC)
+            except OverflowError:
+                raise ValidationError(
+                    "Enter a date/time between 0001-01-01 and 9999-12-31 in UTC.", code="invalid"
+                ) from None
+        return result
+
+
+class UtcDateTimeFilter(django_filters.DateTimeFilter):
+    field_class = UtcDateTimeField
+
+
 class ConversationFilter(django_filters.FilterSet):
     """Used by GET /v1/conversations (scoped to the key's project) and the console search."""
 
     text = django_filters.CharFilter(method="filter_text", label="Text in items", max_length=200)
-    created_after = django_filters.DateTimeFilter(
-        field_name="created_at", lookup_expr="gte", label="Created on or after"
-    )
-    created_before = django_filters.DateTimeFilter(field_name="created_at", lookup_expr="lt", label="Created before")
+    created_after = UtcDateTimeFilter(field_name="created_at", lookup_expr="gte", label="Created on or after")
+    created_before = UtcDateTimeFilter(field_name="created_at", lookup_expr="lt", label="Created before")
 
     class Meta:
         model = Conversation

@@ -12,11 +12,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 
 from . import validators
-from .errors import Conflict, InvalidInput, NotFound
+from .errors import Conflict, DomainError, InvalidInput, NotFound
 from .models import ApiKey, AuditEvent, Conversation, Item, Project
 
 API_KEY_PREFIX_CHARS = 12
@@ -46,7 +47,14 @@ SYSTEM = Actor()
 
 def _audit(*, actor: Actor, action: str, project_id: int | None, conversation_id: str = "",
            item_ids: list[str] | None = None, details: dict | None = None) -> None:
-    AuditEvent.objects.create(
+    _audit_row(actor=actor, action=action, project_id=project_id, conversation_id=conversation_id,
+               item_ids=item_ids, details=details).save()
+
+
+def _audit_row(*, actor: Actor, action: str, project_id: int | None, conversation_id: str = "",
+               item_ids: list[str] | None = None, details: dict | None = None) -> AuditEvent:
+    """An audit event, unsaved (for bulk_create)."""
+    return AuditEvent(
         action=action,
         project_id=project_id,
         actor_user=actor.user,
@@ -211,11 +219,43 @@ IMPORT_BATCH_ITEMS = 1000  # rows per INSERT when a conversation brings many ite
 
 
 @dataclass(frozen=True)
+class ImportRequest:
+    """One conversation to bring in; the fields are conversation_import's."""
+
+    project: Project
+    public_id: Any
+    created_at: datetime
+    metadata: Any
+    items: Any
+    items_created_at: list[datetime] | None = None
+    updated_at: datetime | None = None
+    after: str | None = None
+
+
+@dataclass(frozen=True)
 class ImportResult:
     conversation: Conversation
     # "created", "appended" (new items at the end), "updated" (metadata only) or "unchanged"
     outcome: str
     items_added: int
+
+
+@dataclass(frozen=True)
+class _Checked:
+    """An ImportRequest that passed every rule, ready to write."""
+
+    request: ImportRequest
+    public_id: str
+    fields: dict  # of a new conversation
+    items: list[validators.NormalizedItem]
+    times: list[datetime]
+
+    @property
+    def metadata(self) -> dict:
+        return self.fields["metadata"]
+
+    def new_conversation(self) -> Conversation:
+        return Conversation(**self.fields)
 
 
 def conversation_import(
@@ -233,83 +273,173 @@ def conversation_import(
     when it differs. A second run of the same input changes nothing and writes no audit event.
     `items_created_at` (one per item) and `updated_at` default to now.
     """
-    public_id = validators.validate_conversation_id(public_id)
-    clean_metadata = validators.validate_metadata(metadata)
-    normalized = validators.validate_imported_items(items)
-    if items_created_at is not None and len(items_created_at) != len(normalized):
-        raise InvalidInput(
-            f"Invalid 'items_created_at': {len(items_created_at)} times for {len(normalized)} items.",
-            param="items_created_at",
-        )
+    request = ImportRequest(project=project, public_id=public_id, created_at=created_at, metadata=metadata,
+                            items=items, items_created_at=items_created_at, updated_at=updated_at, after=after)
+    return _import_one(_check(request), actor=actor, source=source)
+
+
+def conversations_import(*, requests: list[ImportRequest], actor: Actor,
+                         source: str = "file") -> list[ImportResult | DomainError]:
+    """conversation_import for many conversations (import_conversations), in a few round trips:
+    one result per request, in order - the outcome, or the DomainError that refused it.
+
+    The same rules and outcomes as one call each: every conversation is all or nothing and
+    has its own audit event. Those not stored yet are written together in one transaction (one
+    INSERT of conversations, one COPY of items, one INSERT of audit events); if that fails
+    because someone created one of them meanwhile, each is imported alone. Those that exist,
+    and a conversation repeated within the batch, are imported one by one.
+    """
+    results: list[ImportResult | DomainError | None] = [None] * len(requests)
+    checked: list[tuple[int, _Checked]] = []
+    for index, request in enumerate(requests):
+        try:
+            checked.append((index, _check(request)))
+        except DomainError as exc:
+            results[index] = exc
+    stored = _stored([c.public_id for _, c in checked])
+    fresh, one_by_one, seen = [], [], set()
+    for index, check in checked:
+        public_id = check.public_id
+        if public_id in stored and public_id not in seen and _same(stored[public_id], check):
+            # A re-import: nothing to write, so no lock and no transaction.
+            results[index] = ImportResult(conversation=stored[public_id][0], outcome="unchanged", items_added=0)
+            seen.add(public_id)
+        elif public_id in stored or public_id in seen or check.request.after is not None:
+            one_by_one.append((index, check))
+        else:
+            fresh.append((index, check))
+            seen.add(public_id)
+    if fresh:
+        try:
+            with transaction.atomic():
+                created = _create_many([check for _, check in fresh], actor=actor, source=source)
+        except IntegrityError:
+            one_by_one = sorted(fresh + one_by_one, key=lambda pair: pair[0])
+        else:
+            for (index, _), result in zip(fresh, created, strict=True):
+                results[index] = result
+    for index, check in one_by_one:
+        try:
+            results[index] = _import_one(check, actor=actor, source=source)
+        except DomainError as exc:
+            results[index] = exc
+    return results
+
+
+def _stored(public_ids: list[str]) -> dict[str, tuple[Conversation, list[str]]]:
+    """The conversations of a batch that are stored already, with their item ids in order (two queries)."""
+    conversations = {c.pk: c for c in Conversation.objects.filter(public_id__in=public_ids)}
+    item_ids: dict[int, list[str]] = {pk: [] for pk in conversations}
+    items = Item.objects.filter(conversation_id__in=list(conversations)).order_by("conversation_id", "position")
+    for conversation_pk, public_id in items.values_list("conversation_id", "public_id"):
+        item_ids[conversation_pk].append(public_id)
+    return {c.public_id: (c, item_ids[pk]) for pk, c in conversations.items()}
+
+
+def _same(stored: tuple[Conversation, list[str]], check: _Checked) -> bool:
+    conversation, item_ids = stored
+    return (check.request.after is None and conversation.project_id == check.request.project.pk
+            and conversation.metadata == check.metadata and item_ids == [item.public_id for item in check.items])
+
+
+def _check(request: ImportRequest) -> _Checked:
+    """Every rule, before any write (the rules live in validators and the model)."""
+    public_id = validators.validate_conversation_id(request.public_id)
+    metadata = validators.validate_metadata(request.metadata)
+    normalized = validators.validate_imported_items(request.items)
+    times = request.items_created_at
+    if times is not None and len(times) != len(normalized):
+        raise InvalidInput(f"Invalid 'items_created_at': {len(times)} times for {len(normalized)} items.",
+                           param="items_created_at")
     now = timezone.now()
-    times = items_created_at if items_created_at is not None else [now] * len(normalized)
+    fields = {"public_id": public_id, "project": request.project, "metadata": metadata,
+              "created_at": request.created_at, "updated_at": request.updated_at or now,
+              "next_position": len(normalized), "item_count": len(normalized)}
+    try:
+        # Uniqueness is the writer's to find out (IntegrityError), under its transaction.
+        Conversation(**fields).full_clean(exclude=["project"], validate_unique=False)
+    except ValidationError as exc:
+        field, messages = next(iter(exc.message_dict.items()))
+        raise InvalidInput(f"Invalid '{field}': {' '.join(messages)}", param=field) from None
+    return _Checked(request=request, public_id=public_id, fields=fields, items=normalized,
+                    times=times if times is not None else [now] * len(normalized))
+
+
+def _import_audit(check: _Checked, result: ImportResult, *, actor: Actor, source: str,
+                  metadata_before: dict | None = None) -> AuditEvent:
+    details = {"source": source, "outcome": result.outcome, "items_added": result.items_added}
+    if result.items_added:
+        details["first_item_id"] = check.items[-result.items_added].public_id
+        details["last_item_id"] = check.items[-1].public_id
+    if metadata_before is not None and metadata_before != check.metadata:
+        details["metadata"] = _metadata_change(metadata_before, check.metadata)
+    return _audit_row(actor=actor, action=AuditEvent.Action.CONVERSATION_IMPORT,
+                      project_id=check.request.project.pk, conversation_id=check.public_id, details=details)
+
+
+def _create_many(batch: list[_Checked], *, actor: Actor, source: str) -> list[ImportResult]:
+    """Write new conversations, their items and their audit events; the caller holds the transaction."""
+    conversations = Conversation.objects.bulk_create([check.new_conversation() for check in batch])
+    _write_items([(conversation, check.items, 0, check.times)
+                  for conversation, check in zip(conversations, batch, strict=True)])
+    results = [ImportResult(conversation=conversation, outcome="created", items_added=len(check.items))
+               for conversation, check in zip(conversations, batch, strict=True)]
+    AuditEvent.objects.bulk_create([_import_audit(check, result, actor=actor, source=source)
+                                    for check, result in zip(batch, results, strict=True)])
+    return results
+
+
+def _import_one(check: _Checked, *, actor: Actor, source: str) -> ImportResult:
+    request, public_id = check.request, check.public_id
     try:
         with transaction.atomic():
             existing = Conversation.objects.select_for_update().filter(public_id=public_id).first()
-            metadata_before = existing.metadata if existing is not None else None
             if existing is None:
-                if after is not None:
+                if request.after is not None:
                     raise Conflict(f"Conversation '{public_id}' is gone here; copy it again from the start.",
                                    param="id")
-                result = _import_new(project, public_id, created_at, updated_at or now, clean_metadata,
-                                     normalized, times)
-            else:
-                if existing.project_id != project.pk:
-                    other = Project.objects.filter(pk=existing.project_id).values_list("name", flat=True).first()
-                    raise Conflict(
-                        f"Conversation '{public_id}' already exists in project '{other}'; "
-                        "conversation ids are unique across projects.", param="id",
-                    )
-                result = _import_into(existing, after, updated_at or now, clean_metadata, normalized, times)
+                [result] = _create_many([check], actor=actor, source=source)
+                return result
+            if existing.project_id != request.project.pk:
+                other = Project.objects.filter(pk=existing.project_id).values_list("name", flat=True).first()
+                raise Conflict(
+                    f"Conversation '{public_id}' already exists in project '{other}'; "
+                    "conversation ids are unique across projects.", param="id",
+                )
+            metadata_before = existing.metadata
+            result = _import_into(existing, request.after, check.fields["updated_at"], check.metadata, check.items,
+                                  check.times)
             if result.outcome != "unchanged":
-                rows_added = result.items_added
-                details = {"source": source, "outcome": result.outcome, "items_added": rows_added}
-                if rows_added:
-                    details["first_item_id"] = normalized[-rows_added].public_id
-                    details["last_item_id"] = normalized[-1].public_id
-                if metadata_before is not None and metadata_before != clean_metadata:
-                    details["metadata"] = _metadata_change(metadata_before, clean_metadata)
-                _audit(actor=actor, action=AuditEvent.Action.CONVERSATION_IMPORT, project_id=project.pk,
-                       conversation_id=public_id, details=details)
+                _import_audit(check, result, actor=actor, source=source, metadata_before=metadata_before).save()
+            return result
     except IntegrityError:
         # Another writer created the same conversation (or item) between our check and insert.
         raise Conflict(f"Conversation '{public_id}' was written by someone else meanwhile; run again.",
                        param="id") from None
-    return result
-
-
-def _import_new(project, public_id, created_at, updated_at, metadata, normalized, times) -> ImportResult:
-    conversation = Conversation(
-        public_id=public_id, project=project, metadata=metadata, created_at=created_at, updated_at=updated_at,
-        next_position=len(normalized), item_count=len(normalized),
-    )
-    # The id was looked up just before (a race ends in IntegrityError, reported as a conflict).
-    conversation.full_clean(exclude=["project"], validate_unique=False)
-    conversation.save(force_insert=True)
-    _write_items(conversation, normalized, first=0, created_at=times)
-    return ImportResult(conversation=conversation, outcome="created", items_added=len(normalized))
 
 
 ITEM_COPY_COLUMNS = ("conversation_id", "public_id", "position", "type", "role", "status", "body", "text",
                      "created_at")
 
 
-def _write_items(conversation: Conversation, normalized: list[validators.NormalizedItem], *, first: int,
-                 created_at: list[datetime]) -> None:
-    """Insert many items at once (import, mirror). PostgreSQL: COPY, as the seeder does - Django's
-    bulk INSERT binds every value client-side, quoting each JSON body in Python, which made the
-    import about twice as slow."""
+def _write_items(timelines: list[tuple[Conversation, list[validators.NormalizedItem], int, list[datetime]]]) -> None:
+    """Insert the items of one or many conversations at once (import, mirror), each timeline
+    as (conversation, items, first position, creation times). PostgreSQL: one COPY, as the
+    seeder does - Django's bulk INSERT binds every value client-side, quoting each JSON body in
+    Python, which made the import about twice as slow."""
     if connection.vendor != "postgresql":
-        Item.objects.bulk_create(_item_rows(conversation, normalized, first=first, created_at=created_at),
-                                 batch_size=IMPORT_BATCH_ITEMS)
+        rows = [row for conversation, items, first, times in timelines
+                for row in _item_rows(conversation, items, first=first, created_at=times)]
+        Item.objects.bulk_create(rows, batch_size=IMPORT_BATCH_ITEMS)
         return
     dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
     with connection.cursor() as cursor, cursor.cursor.copy(
         f"COPY {Item._meta.db_table} ({', '.join(ITEM_COPY_COLUMNS)}) FROM STDIN"
     ) as copy:
-        for offset, item in enumerate(normalized):
-            copy.write_row((conversation.pk, item.public_id, first + offset, item.type, item.role, item.status,
-                            dumps(item.body), item.text, created_at[offset]))
+        for conversation, items, first, times in timelines:
+            for offset, item in enumerate(items):
+                copy.write_row((conversation.pk, item.public_id, first + offset, item.type, item.role,
+                                item.status, dumps(item.body), item.text, times[offset]))
 
 
 def _import_into(conversation, after, updated_at, metadata, normalized, times) -> ImportResult:
@@ -346,7 +476,7 @@ def _import_into(conversation, after, updated_at, metadata, normalized, times) -
     if not fresh and conversation.metadata == metadata:
         return ImportResult(conversation=conversation, outcome="unchanged", items_added=0)
     if fresh:
-        _write_items(conversation, fresh, first=conversation.next_position, created_at=fresh_times)
+        _write_items([(conversation, fresh, conversation.next_position, fresh_times)])
     conversation.metadata = metadata
     conversation.updated_at = updated_at
     conversation.next_position += len(fresh)

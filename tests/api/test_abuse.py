@@ -1,32 +1,207 @@
 """Hostile input: every answer is a clear 4xx or the right result, never a 500.
 
 tests/api/test_errors.py has the basics (413, malformed JSON, NUL characters, lone surrogates,
-deep nesting); this file adds what fuzzing and abuse lists bring.
+deep nesting) and test_conversation_list.py the odd-but-plain metadata keys; this file adds
+hostile filters and search strings on GET /v1/conversations, invalid UTF-8, huge metadata, and
+what schemathesis found.
 """
+
+from urllib.parse import urlencode
 
 import pytest
 
 from conversations.models import Conversation, Item
+from tests.factories import make_conversation
+
+SQL = ["' OR '1'='1", "k'); DROP TABLE conversations_conversation; --", "1; SELECT pg_sleep(5)", '" OR ""="']
+LIKE = ["%", "_", "%_%", "k%", "_k"]
+REGEX = [".*", "^k$", "[a-z]+", "(k|v)", "k\\", "\\d", "$.k", "@>"]
+HOSTILE = SQL + LIKE + REGEX
 
 
 def rows():
     return Conversation.objects.count(), Item.objects.count()
 
 
-def assert_400(response, param):
+def ids(response):
+    assert response.status_code == 200, response.content
+    return [conversation["id"] for conversation in response.json()["data"]]
+
+
+def assert_400(response, param, code=None):
     assert response.status_code == 400, response.content
     error = response.json()["error"]
     assert (error["type"], error["param"]) == ("invalid_request_error", param)
+    if code:
+        assert error["code"] == code
+    assert len(error["message"]) < 400  # never echoes a huge input back
     return error
 
 
-# --- item bodies -------------------------------------------------------------------------------
+# --- metadata filters ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("key", HOSTILE)
+def test_a_hostile_metadata_filter_key_is_matched_literally(api, project, key):
+    match = make_conversation(project, metadata={key: "yes"}).public_id
+    make_conversation(project, metadata={"k": "yes", "kk": "yes", "a": "yes"})  # what a wildcard would catch
+    assert ids(api.get("/v1/conversations?" + urlencode({f"metadata[{key}]": "yes"}))) == [match]
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_a_hostile_metadata_filter_value_is_matched_literally(api, project, value):
+    match = make_conversation(project, metadata={"k": value}).public_id
+    make_conversation(project, metadata={"k": "v"})
+    make_conversation(project, metadata={"k": "vvv"})
+    assert ids(api.get("/v1/conversations?" + urlencode({"metadata[k]": value}))) == [match]
+
+
+def test_a_hostile_filter_changes_nothing_in_the_database(api, project):
+    make_conversation(project, items=[{"role": "user", "content": "hi"}])
+    before = rows()
+    for value in SQL:
+        api.get("/v1/conversations?" + urlencode({f"metadata[{value}]": value, "text": value, "after": value}))
+    assert rows() == before
+
+
+def test_an_empty_metadata_filter_key_is_a_400(api, project):
+    assert_400(api.get("/v1/conversations?metadata[]=x"), "metadata[]", "invalid_value")
+
+
+def test_a_very_long_metadata_filter_key_is_a_400(api, project):
+    key = "k" * 10_000
+    assert_400(api.get("/v1/conversations?" + urlencode({f"metadata[{key}]": "x"})), "metadata",
+               "string_above_max_length")
+
+
+def test_17_metadata_filters_are_a_400(api, project):
+    query = urlencode({f"metadata[k{n}]": "v" for n in range(17)})
+    assert_400(api.get(f"/v1/conversations?{query}"), "metadata", "too_many_filters")
+
+
+def test_16_metadata_filters_are_fine(api, project):
+    metadata = {f"k{n}": "v" for n in range(16)}
+    match = make_conversation(project, metadata=metadata).public_id
+    assert ids(api.get("/v1/conversations?" + urlencode({f"metadata[{k}]": v for k, v in metadata.items()}))) == [match]
+
+
+@pytest.mark.parametrize("path", ["/v1/conversations", "/v1/conversations/conv_x/items"])
+def test_over_a_thousand_query_parameters_are_a_400(api, project, path):
+    # Was a 500: Django refuses to parse them (TooManyFieldsSent) and nothing mapped that.
+    response = api.get(path + "?" + "&".join(f"metadata[k{n}]=v" for n in range(1001)))
+    assert_400(response, None, "too_many_parameters")
+
+
+def test_a_metadata_filter_with_invalid_utf8_matches_nothing(api, project):
+    make_conversation(project, metadata={"k": "v"})
+    assert ids(api.get("/v1/conversations?metadata[k]=%ff%fe")) == []
+
+
+# --- text search ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", HOSTILE + ["\"unbalanced", "a:* & b | !c <-> d", "-", "or", "()"])
+def test_a_hostile_search_string_is_just_text(api, project, text):
+    make_conversation(project, items=[{"role": "user", "content": "Nothing to see here, move along"}])
+    assert ids(api.get("/v1/conversations?" + urlencode({"text": text}))) == []
+
+
+@pytest.mark.parametrize("noise", ["%", "_", "' OR 1=1 --", ".*"])
+def test_hostile_characters_beside_a_real_word_still_find_it(api, project, noise):
+    match = make_conversation(project, items=[{"role": "user", "content": "I was 100% promised a refund"}]).public_id
+    make_conversation(project, items=[{"role": "user", "content": "Where is my parcel?"}])
+    assert ids(api.get("/v1/conversations?" + urlencode({"text": f"refund {noise}"}))) == [match]
+
+
+def test_a_search_string_over_200_characters_is_a_400(api, project):
+    assert_400(api.get("/v1/conversations?" + urlencode({"text": "refund " * 40})), "text")
+
+
+def test_a_nul_character_in_the_search_string_is_a_400(api, project):
+    assert_400(api.get("/v1/conversations?text=a%00b"), "text")
+
+
+# --- dates -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("param", "value"),
+    [("created_after", "0001-01-01T00:00:00+01:00"), ("created_before", "9999-12-31T23:59:59-01:00")],
+    ids=["year-0-in-utc", "year-10000-in-utc"],
+)
+def test_a_date_outside_the_utc_calendar_is_a_400(api, project, param, value):
+    # Was a 500 on SQLite: the aware datetime could not be converted to UTC for the query.
+    make_conversation(project)
+    error = assert_400(api.get("/v1/conversations?" + urlencode({param: value})), param)
+    assert "UTC" in error["message"]
+
+
+@pytest.mark.parametrize("value", ["yesterday", "2024-02-30T00:00:00Z", "99999-01-01", "' OR 1=1 --", "2024-13-01"])
+def test_a_malformed_date_is_a_400(api, project, value):
+    assert_400(api.get("/v1/conversations?" + urlencode({"created_after": value})), "created_after")
+
+
+def test_the_earliest_and_latest_utc_dates_are_fine(api, project):
+    match = make_conversation(project).public_id
+    query = urlencode({"created_after": "0001-01-01T00:00:00Z", "created_before": "9999-12-31T23:59:59Z"})
+    assert ids(api.get(f"/v1/conversations?{query}")) == [match]
+
+
+# --- bodies ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [b"\xff\xfe", b"\x80", b"\xe2\x82", b"\xc0\xaf", b"\xed\xa0\x80", b"\xf8\x88\x80\x80\x80"],
+    ids=["ff-fe", "lone-continuation", "truncated", "overlong", "encoded-surrogate", "five-bytes"],
+)
+@pytest.mark.parametrize("where", ["metadata-value", "metadata-key", "message-text"])
+def test_invalid_utf8_in_a_json_body_is_a_400_and_writes_nothing(api, project, bad, where):
+    body = {
+        "metadata-value": b'{"metadata": {"k": "a' + bad + b'"}}',
+        "metadata-key": b'{"metadata": {"a' + bad + b'": "v"}}',
+        "message-text": b'{"items": [{"role": "user", "content": "a' + bad + b'"}]}',
+    }[where]
+    response = api.generic("POST", "/v1/conversations", body, content_type="application/json")
+    error = assert_400(response, None, "invalid_json")
+    assert "utf-8" in error["message"].lower()
+    assert rows() == (0, 0)
+
+
+@pytest.mark.parametrize(
+    ("metadata", "code"),
+    [
+        ({"k" * 100_000: "v"}, "string_above_max_length"),
+        ({"k": "v" * 1_000_000}, "string_above_max_length"),
+        ({f"k{n}": "v" for n in range(10_000)}, "object_above_max_properties"),
+    ],
+    ids=["100k-character-key", "1M-character-value", "10k-pairs"],
+)
+@pytest.mark.parametrize("write", ["create", "update"])
+def test_huge_metadata_is_a_400_with_a_short_message(api, project, metadata, code, write):
+    conversation = make_conversation(project, metadata={"kept": "yes"})
+    url = "/v1/conversations" if write == "create" else f"/v1/conversations/{conversation.public_id}"
+    assert_400(api.post(url, {"metadata": metadata}, format="json"), "metadata", code)
+    conversation.refresh_from_db()
+    assert (Conversation.objects.count(), conversation.metadata) == (1, {"kept": "yes"})
+
+
+def test_a_number_too_large_for_json_is_a_400(api, project):
+    # 1e400 parses as float infinity, which JSON cannot carry back out.
+    raw = b'{"items": [{"type": "tool_search_call", "execution": "server", "arguments": {"x": 1e400}}]}'
+    assert_400(api.generic("POST", "/v1/conversations", raw, content_type="application/json"), "items")
+    assert rows() == (0, 0)
+
+
+def test_an_integer_of_5000_digits_is_a_400(api, project):
+    raw = b'{"items": [{"type": "tool_search_call", "execution": "server", "arguments": {"x": ' + b"9" * 5000 + b"}}]}"
+    assert_400(api.generic("POST", "/v1/conversations", raw, content_type="application/json"), None, "invalid_json")
+    assert rows() == (0, 0)
 
 
 @pytest.mark.parametrize("item_type", [{}, [], 5, True, None], ids=["object", "array", "number", "boolean", "null"])
 def test_an_item_type_that_is_not_a_string_is_a_400(api, project, item_type):
     # Found by schemathesis: {"type": {}} was a 500 (an unhashable dict used as a lookup key).
     response = api.post("/v1/conversations", {"items": [{"type": item_type, "id": "x"}]}, format="json")
-    error = assert_400(response, "items[0].type")
-    assert error["code"] == "invalid_type"
+    assert_400(response, "items[0].type", "invalid_type")
     assert rows() == (0, 0)

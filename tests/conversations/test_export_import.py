@@ -339,3 +339,48 @@ def test_import_outside_a_transaction_ends_durable(tmp_path):
         with connection.cursor() as cursor:
             cursor.execute("SHOW synchronous_commit")
             assert cursor.fetchone() == ("on",)
+
+
+def test_a_conversation_twice_in_one_file_is_created_then_appended_to(tmp_path, project):
+    conversation = make_conversation(project, items=make_messages(2))
+    early = export(tmp_path, name="early.jsonl")
+    append_messages(conversation, 3, prefix="new")
+    late = export(tmp_path, name="late.jsonl")
+    empty_the_database()
+    (tmp_path / "both.jsonl").write_text(early + late)
+
+    out, _ = run("import_conversations", str(tmp_path / "both.jsonl"))
+
+    assert "1 created, 1 appended to" in out
+    assert export(tmp_path, name="again.jsonl") == late
+
+
+def test_when_a_batch_collides_with_a_concurrent_writer_each_line_is_imported_alone(tmp_path, project,
+                                                                                    monkeypatch):
+    already = make_conversation(project, items=make_messages(2))
+    export(tmp_path)
+    new = json.loads(good_line(1))
+    with open(tmp_path / "export.jsonl", "a") as file:
+        file.write(json.dumps(new) + "\n")
+    # As if `already` had been created between the batch's lookup and its insert.
+    monkeypatch.setattr(services, "_stored", lambda public_ids: {})
+
+    out, _ = run("import_conversations", str(tmp_path / "export.jsonl"))
+
+    assert "1 created, 0 appended to, 0 updated, 1 unchanged, 0 failed" in out
+    assert Conversation.objects.get(public_id=already.public_id).item_count == 2
+    assert Conversation.objects.get(public_id="conv_import_1").item_count == 2
+
+
+def test_the_batch_service_answers_one_result_per_request_in_order(project):
+    requests = [
+        services.ImportRequest(project=project, public_id=f"conv_b{n}", created_at=datetime(2026, 1, 1, tzinfo=UTC),
+                               metadata={} if n != 1 else {"k": 1}, items=make_messages(n))
+        for n in range(3)
+    ]
+    results = services.conversations_import(requests=requests, actor=services.SYSTEM)
+    assert [getattr(r, "outcome", None) for r in results] == ["created", None, "created"]
+    assert results[1].param == "metadata"
+    assert list(Conversation.objects.order_by("pk").values_list("public_id", "item_count")) == \
+        [("conv_b0", 0), ("conv_b2", 2)]
+    assert AuditEvent.objects.filter(action="conversation.import").count() == 2

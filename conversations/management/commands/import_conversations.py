@@ -16,6 +16,10 @@ from conversations.models import Project
 from conversations.portability import parse_line
 
 MAX_REPORTED_ERRORS = 50
+# Lines written together (services.conversations_import): up to this many conversations, or
+# fewer when they hold this many items. Memory holds one batch.
+BATCH_LINES = 200
+BATCH_ITEMS = 5000
 IMPORTER = services.Actor(label="command:import_conversations")
 
 
@@ -23,9 +27,10 @@ class Command(BaseCommand):
     help = (
         "Read conversations from JSON Lines written by export_conversations (or built to the same format) "
         "and store them exactly: ids, creation times, item order, metadata and every item body. Items are "
-        "checked by the same rules as the API. Each conversation is written in its own transaction: a bad "
-        "line is reported with its number and nothing of it is stored; the others go on. Importing the same "
-        "file again changes nothing; a later export of the same conversations only appends what is new."
+        "checked by the same rules as the API. Each conversation is all or nothing: a bad line is reported "
+        "with its number and nothing of it is stored; the others go on (exit status 1 at the end). Importing "
+        "the same file again changes nothing; a later export of the same conversations only appends what is "
+        "new. Memory holds one batch of lines (200 conversations or 5,000 items), whatever the file's size."
     )
 
     def add_arguments(self, parser):
@@ -77,9 +82,36 @@ class Command(BaseCommand):
         self.stdout.write(summary)
 
     def import_lines(self, source, forced: Project | None, progress) -> tuple[Counter[str], int, int]:
+        """Read, check and write the lines, a batch at a time (services.conversations_import)."""
         projects: dict[str, Project] = {}
         outcomes: Counter[str] = Counter()
         items_added = failed = 0
+        # (line number, line, what to import or why not), reported in line order
+        batch: list[tuple[int, bytes, services.ImportRequest | DomainError]] = []
+        batch_items = 0
+
+        def report(number: int, raw: bytes, exc: DomainError) -> None:
+            nonlocal failed
+            failed += 1
+            if failed <= MAX_REPORTED_ERRORS:
+                where = f" ({exc.param})" if exc.param else ""
+                name = _id_of(raw)
+                progress.clear()
+                self.stderr.write(f"line {number}{' ' + name if name else ''}: {exc.message}{where}")
+
+        def write() -> None:
+            nonlocal items_added
+            requests = [entry for _, _, entry in batch if isinstance(entry, services.ImportRequest)]
+            written = iter(services.conversations_import(requests=requests, actor=IMPORTER, source="file"))
+            for number, raw, entry in batch:
+                result = next(written) if isinstance(entry, services.ImportRequest) else entry
+                if isinstance(result, DomainError):
+                    report(number, raw, result)
+                else:
+                    outcomes[result.outcome] += 1
+                    items_added += result.items_added
+            batch.clear()
+
         for number, raw in enumerate(source, start=1):
             progress.update(len(raw))
             if not raw.strip():
@@ -87,22 +119,20 @@ class Command(BaseCommand):
             try:
                 record = parse_line(raw)
                 project = forced or self.project(record.project, projects)
-                result = services.conversation_import(
-                    project=project, actor=IMPORTER, public_id=record.id,
-                    created_at=record.created_at or timezone.now(), updated_at=record.updated_at,
-                    metadata=record.metadata, items=record.items, items_created_at=record.items_created_at,
-                    source="file",
-                )
             except DomainError as exc:
-                failed += 1
-                if failed <= MAX_REPORTED_ERRORS:
-                    where = f" ({exc.param})" if exc.param else ""
-                    name = _id_of(raw)
-                    progress.clear()
-                    self.stderr.write(f"line {number}{' ' + name if name else ''}: {exc.message}{where}")
-                continue
-            outcomes[result.outcome] += 1
-            items_added += result.items_added
+                batch.append((number, raw, exc))
+            else:
+                batch.append((number, raw, services.ImportRequest(
+                    project=project, public_id=record.id, created_at=record.created_at or timezone.now(),
+                    updated_at=record.updated_at, metadata=record.metadata, items=record.items,
+                    items_created_at=record.items_created_at,
+                )))
+                batch_items += len(record.items) if isinstance(record.items, list) else 0
+            if len(batch) >= BATCH_LINES or batch_items >= BATCH_ITEMS:
+                write()
+                batch_items = 0
+        if batch:
+            write()
         return outcomes, items_added, failed
 
     def open_input(self, path: str):
