@@ -65,6 +65,10 @@ def _describe(exc: Exception, request) -> tuple[int, dict, dict]:
     if isinstance(exc, drf.MethodNotAllowed):
         return 405, error_body(f"Method {request.method} is not allowed on {request.path}.",
                                code="method_not_allowed"), {}
+    if isinstance(exc, drf.Throttled):
+        wait = max(int(exc.wait or 1), 1)
+        message = f"Rate limit reached for requests with this API key. Please try again in {wait} seconds."
+        return 429, error_body(message, type="requests", code="rate_limit_exceeded"), {"retry-after": str(wait)}
     if isinstance(exc, drf.APIException):
         headers = {}
         if getattr(exc, "wait", None):

@@ -246,6 +246,7 @@ ERRORS = {
     413: "The request body is over the configured size limit.",
     415: "The body is not JSON.",
     429: "Rate limit reached for this API key; retry after `retry-after` seconds.",
+    503: "The database is unavailable. A read may be retried; a write says `x-should-retry: false`.",
 }
 
 
@@ -292,7 +293,9 @@ CREATED_BEFORE = query("created_before", DATE_TIME, "Created before this time (I
 def operation(operation_id: str, summary: str, ok: str, *, errors: tuple[int, ...], parameters=(), body=None,
               description: str = ""):
     responses = {200: OpenApiResponse(ref(ok), description="OK")}
-    responses |= {status: OpenApiResponse(ref("ErrorResponse"), description=ERRORS[status]) for status in errors}
+    # Any request may meet a database outage (503), so every operation lists it.
+    responses |= {status: OpenApiResponse(ref("ErrorResponse"), description=ERRORS[status])
+                  for status in (*errors, 503)}
     request = {"application/json": ref(body)} if body else None
     return extend_schema(
         operation_id=operation_id, summary=summary, description=description or None, tags=[_tag(operation_id)],

@@ -16,6 +16,8 @@ SEARCH_WORDS_RARE = ["kettle", "blender", "waterproof", "docking", "vat"]
 def setup_django(database_url: str) -> None:
     os.environ["DATABASE_URL"] = database_url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "convoscope.settings")
+    # Benchmarks measure the API, not its rate limit (gunicorn in api_load.py inherits this too).
+    os.environ.setdefault("CONVOSCOPE_API_RATE_LIMIT", "off")
     import django
 
     django.setup()

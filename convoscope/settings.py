@@ -209,10 +209,39 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 
+# --- Cache ----------------------------------------------------------------------------------
+# Holds the API's rate-limit counts and the console's failed-login counts. With REDIS_URL
+# (redis://host:6379/0) every process and server shares them; without it each process keeps its own.
+REDIS_URL = env("REDIS_URL").strip()
+if REDIS_URL and not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
+    raise ImproperlyConfigured(f"REDIS_URL must start with redis://, rediss:// or unix://, not {REDIS_URL!r}")
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+                "KEY_PREFIX": "convoscope"}
+    if REDIS_URL else
+    {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "convoscope"}
+}
+
 # --- API ------------------------------------------------------------------------------------
 # Largest request body accepted (bytes); bigger bodies answer 413 before any parsing.
 CONVOSCOPE_MAX_BODY_BYTES = env_int("CONVOSCOPE_MAX_BODY_BYTES", 32 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = CONVOSCOPE_MAX_BODY_BYTES
+
+
+def env_rate(name: str, default: str) -> str | None:
+    """A rate like 600/minute (per s, sec, second, m, min, minute, h, hour, d or day); 0 or off: None."""
+    raw = env(name).strip().lower() or default
+    if raw in {"0", "off"}:
+        return None
+    count, _, period = raw.partition("/")
+    if not count.isdigit() or int(count) < 1 or period not in {"s", "sec", "second", "m", "min", "minute",
+                                                                "h", "hour", "d", "day"}:
+        raise ImproperlyConfigured(f'{name} must look like "600/minute" (or "off"), not {raw!r}')
+    return f"{int(count)}/{period}"
+
+
+# Requests per API key (api/throttling.py); over it, 429 with retry-after.
+CONVOSCOPE_API_RATE_LIMIT = env_rate("CONVOSCOPE_API_RATE_LIMIT", "1200/minute")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.ApiKeyAuthentication"],
@@ -223,6 +252,7 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "DEFAULT_SCHEMA_CLASS": "api.schema.AutoSchema",
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.ApiKeyRateThrottle"],
 }
 
 # The OpenAPI schema (/api/schema/) and its docs (/api/docs/), Swagger UI served from our own
