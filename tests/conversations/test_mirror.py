@@ -65,8 +65,10 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def upstream(tmp_path_factory):
     home = tmp_path_factory.mktemp("upstream")
+    # Rate limits are not under test here (the SDK would wait out a 429 anyway).
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{home}/upstream.sqlite3", "DJANGO_DEBUG": "0",
-           "DJANGO_SECURE": "0"}
+           "DJANGO_SECURE": "0", "CONVOSCOPE_API_RATE_LIMIT": "off"}
+    env.pop("REDIS_URL", None)
     manage = [sys.executable, str(REPO / "manage.py")]
     subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], env=env, cwd=REPO, check=True, timeout=300)
     created = subprocess.run([*manage, "create_api_key", "--project", "upstream"], env=env, cwd=REPO, check=True,
