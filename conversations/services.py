@@ -47,23 +47,27 @@ SYSTEM = Actor()
 
 def _audit(*, actor: Actor, action: str, project_id: int | None, conversation_id: str = "",
            item_ids: list[str] | None = None, details: dict | None = None) -> None:
-    _audit_row(actor=actor, action=action, project_id=project_id, conversation_id=conversation_id,
-               item_ids=item_ids, details=details).save()
+    AuditEvent.objects.create(**_audit_fields(actor=actor, action=action, project_id=project_id,
+                                              conversation_id=conversation_id, item_ids=item_ids, details=details))
 
 
-def _audit_row(*, actor: Actor, action: str, project_id: int | None, conversation_id: str = "",
-               item_ids: list[str] | None = None, details: dict | None = None) -> AuditEvent:
-    """An audit event, unsaved (for bulk_create)."""
-    return AuditEvent(
-        action=action,
-        project_id=project_id,
-        actor_user=actor.user,
-        actor_api_key=actor.api_key,
-        actor_label=actor.label,
-        conversation_id=conversation_id,
-        item_ids=item_ids or [],
-        details=details or {},
-    )
+def _audit_row(**kwargs) -> AuditEvent:
+    """An audit event, unsaved (for bulk_create); the arguments are _audit's."""
+    return AuditEvent(**_audit_fields(**kwargs))
+
+
+def _audit_fields(*, actor: Actor, action: str, project_id: int | None, conversation_id: str = "",
+                  item_ids: list[str] | None = None, details: dict | None = None) -> dict:
+    return {
+        "action": action,
+        "project_id": project_id,
+        "actor_user": actor.user,
+        "actor_api_key": actor.api_key,
+        "actor_label": actor.label,
+        "conversation_id": conversation_id,
+        "item_ids": item_ids or [],
+        "details": details or {},
+    }
 
 
 def _locked(conversation: Conversation) -> Conversation:

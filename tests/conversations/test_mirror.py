@@ -29,7 +29,6 @@ from openai import OpenAI
 from conversations import mirror, services, validators
 from conversations.models import AuditEvent, Conversation
 from tests.factories import make_api_key, make_conversation, make_messages, make_project
-from tests.sdk.helpers import make_client
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -40,7 +39,9 @@ class Upstream:
     api_key: str
 
     def sdk(self) -> OpenAI:
-        return make_client(self.base_url, self.api_key)
+        """A strict client of the upstream (the SDK checks every answer against its models)."""
+        return OpenAI(base_url=self.base_url, api_key=self.api_key, _strict_response_validation=True,
+                      max_retries=0)
 
     def raw_items(self, conversation_id: str) -> list[dict]:
         """The upstream's items as JSON off the wire (not through the SDK), oldest first, all fields."""
