@@ -105,10 +105,13 @@ def item_examples():
 
 
 @pytest.fixture(autouse=True)
-def _empty_cache():
-    """Counts kept in Django's cache (failed logins) start from nothing in every test."""
+def _empty_cache(settings):
+    """Counts kept in Django's cache (failed logins, rate limits) start from nothing in every
+    test, in a private in-memory cache: a developer's REDIS_URL is never flushed by a test."""
     from django.core.cache import cache
 
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                                   "LOCATION": "convoscope-tests"}}
     cache.clear()
 
 

@@ -34,7 +34,7 @@ from tests.factories import make_api_key, make_conversation, make_project
 
 ROOT = Path(__file__).resolve().parents[2]
 APP_NAME = "convoscope-outage-test"
-WAIT_SECONDS = 20
+WAIT_SECONDS = 60  # generous: only a stuck run waits this long, and CI machines can be busy
 
 
 def free_port() -> int:
