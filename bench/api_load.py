@@ -41,7 +41,9 @@ def main() -> None:
 
     base = f"http://127.0.0.1:{args.port}"
     env = {**os.environ, "DATABASE_URL": args.database_url, "CONVOSCOPE_BIND": f"127.0.0.1:{args.port}",
-           "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost"}
+           "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+           # plain http on loopback: cookies must not be Secure-only or the console login fails
+           "DJANGO_SECURE": "0"}
     server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "convoscope.wsgi"],
                               cwd=ROOT, env=env, stderr=subprocess.DEVNULL)
     try:

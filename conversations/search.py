@@ -32,15 +32,15 @@ def words(text: str) -> list[str]:
     return [w for w in found if w.lower() not in {"or", "and"} and not w.startswith("-") and len(w) > 1]
 
 
-# Below this many matching items (the planner's estimate), collect the matching conversations
-# from the GIN index; above it, matches are dense enough that walking conversations newest
-# first finds a page of them quickly. At 10M items: a rare word's ids come in ~1-20 ms, while
-# the walk took 6 s for a word no item has; a common word's capped fetch would cost ~200 ms
-# (the whole posting list is read), while its walk stops after a page.
-SPARSE_ITEMS = 100_000
-# At most this many distinct conversations are taken from the index; more means the estimate
-# was wrong and the walk is used after all.
-SPARSE_CONVERSATIONS = 5_000
+# Matching items are "common" above this share of all items: walking conversations newest
+# first then finds a page of them within a few hundred conversations. Below it, the matching
+# conversations are first collected from the GIN index. The share sits above PostgreSQL's guess
+# for a word it has no statistics for (at most 0.5% of rows), so unknown words count as rare:
+# at 10M items, walking for a word no item has took 6.4 s; collecting it takes 1 ms.
+COMMON_SHARE = 0.01
+# At most this many matching items are collected (the index read stops there); reaching it
+# means the word was not rare after all, and the walk is used.
+SPARSE_ITEMS = 5_000
 
 
 def sparse_matches(text: str) -> list[int] | None:
@@ -50,17 +50,20 @@ def sparse_matches(text: str) -> list[int] | None:
         return None
     query = f"websearch_to_tsquery('{SEARCH_CONFIG}', %s)"
     with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = 'conversations_item'::regclass")
+        items = max(cursor.fetchone()[0], 1)  # -1 before the first ANALYZE
         cursor.execute(f"EXPLAIN (FORMAT JSON) SELECT 1 FROM conversations_item WHERE search @@ {query}", [text])
         plan = cursor.fetchone()[0]
         estimate = (plan if isinstance(plan, list) else json.loads(plan))[0]["Plan"]["Plan Rows"]
-        if estimate > SPARSE_ITEMS:
+        if estimate > SPARSE_ITEMS and estimate / items > COMMON_SHARE:
             return None
-        cursor.execute(
-            f"SELECT DISTINCT conversation_id FROM conversations_item WHERE search @@ {query} LIMIT %s",
-            [text, SPARSE_CONVERSATIONS + 1],
-        )
-        ids = [row[0] for row in cursor.fetchall()]
-    return ids if len(ids) <= SPARSE_CONVERSATIONS else None
+        # No DISTINCT: it would read every match before the LIMIT could stop the scan.
+        cursor.execute(f"SELECT conversation_id FROM conversations_item WHERE search @@ {query} LIMIT %s",
+                       [text, SPARSE_ITEMS + 1])
+        rows = cursor.fetchall()
+    if len(rows) > SPARSE_ITEMS:
+        return None
+    return sorted({row[0] for row in rows})
 
 
 def item_match(text: str):

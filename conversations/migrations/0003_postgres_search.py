@@ -14,17 +14,11 @@
 
 from django.db import migrations
 
+from conversations.migrations._postgres import RunSQLOnPostgres
+
 SEARCH_CONFIG = "english"  # keep in step with conversations.search.SEARCH_CONFIG
 
 
-class RunSQLOnPostgres(migrations.RunSQL):
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_forwards(app_label, schema_editor, from_state, to_state)
-
-    def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_backwards(app_label, schema_editor, from_state, to_state)
 
 
 class Migration(migrations.Migration):

@@ -80,6 +80,7 @@ def test_rare_and_common_matches_find_the_same_conversations(conversations, monk
     for word in ("refund", "kettle", "parcel", "nothing-like-this"):
         from_index = found(word)
         monkeypatch.setattr(search, "SPARSE_ITEMS", -1)  # as if matches were common: walk
+        monkeypatch.setattr(search, "COMMON_SHARE", -1)
         assert search.sparse_matches(word) is None
         assert found(word) == from_index
         monkeypatch.undo()
@@ -87,6 +88,6 @@ def test_rare_and_common_matches_find_the_same_conversations(conversations, monk
 
 @pytest.mark.postgres_only
 def test_too_many_sparse_matches_fall_back_to_the_walk(conversations, monkeypatch):
-    monkeypatch.setattr(search, "SPARSE_CONVERSATIONS", 1)
-    assert search.sparse_matches("kettle") is None  # two conversations match: over the cap
+    monkeypatch.setattr(search, "SPARSE_ITEMS", 1)
+    assert search.sparse_matches("kettle") is None  # two items match: over the cap
     assert found("kettle") == {conversations["refund"].public_id, conversations["call"].public_id}

@@ -19,9 +19,10 @@ BASE = 4
 # search: the page of conversations (project, last item and text-match snippet in the same query),
 # the projects for the form's <select>.
 SEARCH = BASE + 2
-# ...with text, on PostgreSQL: the planner's estimate of matching items, then (rare matches)
-# their conversations from the full-text index (conversations.search.sparse_matches).
-TEXT = 2 if connection.vendor == "postgresql" else 0
+# ...with text, on PostgreSQL: the item table's size and the planner's estimate of matching
+# items, then (rare matches) their conversations from the full-text index
+# (conversations.search.sparse_matches).
+TEXT = 3 if connection.vendor == "postgresql" else 0
 # ...filtered by project: the chosen project is looked up to validate the choice.
 SEARCH_BY_PROJECT = SEARCH + 1
 # ...as htmx asks for it while typing (#results only): no form, so no projects.

@@ -1,0 +1,13 @@
+"""Migration operations that apply to PostgreSQL only (SQLite has no such objects)."""
+
+from django.db import migrations
+
+
+class RunSQLOnPostgres(migrations.RunSQL):
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor == "postgresql":
+            super().database_forwards(app_label, schema_editor, from_state, to_state)
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor == "postgresql":
+            super().database_backwards(app_label, schema_editor, from_state, to_state)
