@@ -31,7 +31,7 @@ def main() -> None:
 
     setup_django(args.database_url)
     import psycopg
-    from django.db import connection, transaction
+    from django.db import connection, reset_queries, transaction
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
@@ -39,11 +39,14 @@ def main() -> None:
     credentials = make_credentials(samples)
     api = Client(HTTP_AUTHORIZATION=f"Bearer {credentials.api_key}")
     console = Client()
-    console.login(username=credentials.username, password=credentials.password)
+    from django.contrib.auth.models import User
+
+    console.force_login(User.objects.get(username=credentials.username))
 
     results = {}
     rng = random.Random(11)
-    with psycopg.connect(args.database_url, autocommit=True) as raw:
+    # The same session settings as the app's connections (settings.py: no JIT).
+    with psycopg.connect(args.database_url, autocommit=True, options="-c jit=off") as raw:
         for name, make in endpoints(samples, rng).items():
             if args.only and name not in args.only:
                 continue
@@ -54,13 +57,17 @@ def main() -> None:
                     request = make()  # a replayed write must not collide with another (same positions)
                 written.add(request.path)
                 client = console if request.console else api
+                # Django keeps the last 9,000 queries; once that log is full, a capture sees none.
+                reset_queries()
                 with transaction.atomic(), CaptureQueriesContext(connection) as captured:
                     response = client.generic(request.method, request.path,
                                               json.dumps(request.body) if request.body else "",
                                               content_type="application/json")
                     transaction.set_rollback(True)
                 assert response.status_code == 200, (name, response.status_code, response.content[:200])
-                groups.append([q["sql"] for q in captured.captured_queries if not q["sql"].startswith(SKIP)])
+                statements = [q["sql"] for q in captured.captured_queries if not q["sql"].startswith(SKIP)]
+                assert statements, f"{name}: no SQL captured for {request.path}"
+                groups.append(statements)
             latencies = []
             started = time.perf_counter()
             for index, statements in enumerate(groups):
