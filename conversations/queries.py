@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from django.db import connection
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Substr, TruncDate
 from django.utils import timezone
@@ -154,23 +155,48 @@ def audit_page(events: QuerySet, *, after: int | None = None, limit: int = 50) -
 
 
 @dataclass(frozen=True)
+class TableSize:
+    value: int
+    estimated: bool  # PostgreSQL's own estimate: an exact count would read the whole table
+
+
+@dataclass(frozen=True)
 class Overview:
     projects: int
-    conversations: int
-    items: int
+    conversations: TableSize
+    items: TableSize
     conversations_24h: int
-    items_24h: int
-    items_per_day: list[tuple[date, int]]
+    conversations_per_day: list[tuple[date, int]]
+
+
+# Above this many rows a table's size is PostgreSQL's estimate: counting 10M items exactly
+# took 1.5 s and 1M conversations 0.46 s; the estimate is one catalog lookup.
+EXACT_COUNT_LIMIT = 100_000
+
+
+def _table_size(model) -> TableSize:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [model._meta.db_table])
+            estimate = cursor.fetchone()[0]
+        if estimate > EXACT_COUNT_LIMIT:
+            return TableSize(int(estimate), estimated=True)
+    return TableSize(model.objects.count(), estimated=False)
 
 
 def overview(*, days: int = 30) -> Overview:
-    """Counts for the console's overview page, and items created per day for the last `days` days."""
+    """The console's overview: sizes, and conversations started per day for the last `days` days.
+
+    Everything here is served by an index or the catalog, whatever the size: the per-day chart
+    reads conversations through (created_at, id) (0.2 s at 1M conversations); per-day item
+    counts would have to read a third of a 10M-row table (11 s, measured).
+    """
     now = timezone.now()
     today = timezone.localdate(now)
     first_day = today - timedelta(days=days - 1)
     since = timezone.make_aware(datetime.combine(first_day, time.min))
     per_day = dict(
-        Item.objects.filter(created_at__gte=since)
+        Conversation.objects.filter(created_at__gte=since)
         .annotate(day=TruncDate("created_at"))
         .values_list("day")
         .annotate(n=Count("id"))
@@ -178,10 +204,9 @@ def overview(*, days: int = 30) -> Overview:
     )
     return Overview(
         projects=Project.objects.count(),
-        conversations=Conversation.objects.count(),
-        items=Item.objects.count(),
+        conversations=_table_size(Conversation),
+        items=_table_size(Item),
         conversations_24h=Conversation.objects.filter(created_at__gte=now - timedelta(hours=24)).count(),
-        items_24h=Item.objects.filter(created_at__gte=now - timedelta(hours=24)).count(),
-        items_per_day=[(first_day + timedelta(days=n), per_day.get(first_day + timedelta(days=n), 0))
-                       for n in range(days)],
+        conversations_per_day=[(first_day + timedelta(days=n), per_day.get(first_day + timedelta(days=n), 0))
+                               for n in range(days)],
     )

@@ -342,12 +342,12 @@ CHART_WIDTH, CHART_HEIGHT = 600, 160
 @requires(roles.VIEW)
 def overview(request):
     stats = queries.overview(days=30)
-    peak = max((n for _, n in stats.items_per_day), default=0) or 1
-    bar = CHART_WIDTH / len(stats.items_per_day)
+    peak = max((n for _, n in stats.conversations_per_day), default=0) or 1
+    bar = CHART_WIDTH / len(stats.conversations_per_day)
     bars = [
         {"x": round(i * bar, 1), "width": round(bar - 2, 1), "height": round(n / peak * (CHART_HEIGHT - 20), 1),
          "y": round(CHART_HEIGHT - n / peak * (CHART_HEIGHT - 20), 1), "day": day, "count": n}
-        for i, (day, n) in enumerate(stats.items_per_day)
+        for i, (day, n) in enumerate(stats.conversations_per_day)
     ]
     return render(request, "dashboard/overview.html", {
         "stats": stats, "bars": bars, "peak": peak, "width": CHART_WIDTH, "height": CHART_HEIGHT,

@@ -37,8 +37,9 @@ DETAIL_MORE = DETAIL + 1
 ITEM = BASE + 2
 # audit log: the page of events with their projects.
 AUDIT_LOG = BASE + 1
-# overview: projects, conversations, items, conversations and items in the last 24 hours, items per day.
-OVERVIEW = BASE + 6
+# overview: projects, conversations and items (on PostgreSQL each after a look at the table's
+# estimated size), conversations in the last 24 hours, conversations per day.
+OVERVIEW = BASE + 5 + (2 if connection.vendor == "postgresql" else 0)
 # API keys: the keys with their projects, the projects for the create form's <select>.
 API_KEYS = BASE + 2
 
