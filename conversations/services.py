@@ -350,7 +350,7 @@ def _check(request: ImportRequest) -> _Checked:
     """Every rule, before any write (the rules live in validators and the model)."""
     public_id = validators.validate_conversation_id(request.public_id)
     metadata = validators.validate_metadata(request.metadata)
-    normalized = validators.validate_imported_items(request.items)
+    normalized = validators.validate_items(request.items, max_items=None)  # a whole timeline
     times = request.items_created_at
     if times is not None and len(times) != len(normalized):
         raise InvalidInput(f"Invalid 'items_created_at': {len(times)} times for {len(normalized)} items.",

@@ -183,17 +183,21 @@ class NormalizedItem:
     text: str
 
 
-def validate_items(items: typing.Any, *, param: str = "items", allow_empty: bool = True) -> list[NormalizedItem]:
-    """Check and normalise a batch of input items; the first bad item raises InvalidInput."""
+def validate_items(items: typing.Any, *, param: str = "items", allow_empty: bool = True,
+                   max_items: int | None = MAX_ITEMS_PER_REQUEST) -> list[NormalizedItem]:
+    """Check and normalise a batch of input items; the first bad item raises InvalidInput.
+
+    API requests carry at most 20 items; a whole timeline brought in by import or mirror has no
+    such limit (`max_items=None`) but the same rules for every item."""
     if not isinstance(items, list):
         raise InvalidInput(
             f"Invalid type for '{param}': expected an array of items, but got {_json_type(items)} instead.",
             param=param, code="invalid_type",
         )
-    if len(items) > MAX_ITEMS_PER_REQUEST:
+    if max_items is not None and len(items) > max_items:
         raise InvalidInput(
             f"Invalid '{param}': array too long. Expected an array with maximum length "
-            f"{MAX_ITEMS_PER_REQUEST}, but got an array with length {len(items)} instead.",
+            f"{max_items}, but got an array with length {len(items)} instead.",
             param=param, code="array_above_max_length",
         )
     if not items and not allow_empty:
@@ -202,21 +206,6 @@ def validate_items(items: typing.Any, *, param: str = "items", allow_empty: bool
             "but got an empty array instead.",
             param=param, code="empty_array",
         )
-    return _normalize_all(items, param)
-
-
-def validate_imported_items(items: typing.Any, *, param: str = "items") -> list[NormalizedItem]:
-    """A whole timeline brought in by import or mirror: the same rules as validate_items, item by
-    item, with no batch limit (a conversation may hold any number of items)."""
-    if not isinstance(items, list):
-        raise InvalidInput(
-            f"Invalid type for '{param}': expected an array of items, but got {_json_type(items)} instead.",
-            param=param, code="invalid_type",
-        )
-    return _normalize_all(items, param)
-
-
-def _normalize_all(items: list, param: str) -> list[NormalizedItem]:
     normalized = [normalize_item(item, param=f"{param}[{index}]") for index, item in enumerate(items)]
     seen: set[str] = set()
     for index, item in enumerate(normalized):

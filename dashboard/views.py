@@ -111,21 +111,11 @@ def conversation_list(request):
     elif new_filter and "=" not in new_filter:
         error = "Write a metadata filter as key=value, e.g. user_id=user_123."
 
-    chips = []
-    for name in request.GET:
-        match = METADATA_PARAM.match(name)
-        if not match:
-            continue
-        for value in request.GET.getlist(name):
-            remaining = request.GET.copy()
-            remaining.setlist(name, [v for v in remaining.getlist(name) if v != value])
-            remaining.pop("after", None)
-            chips.append({"key": match.group(1), "value": value, "remove_url": _with_params(base, remaining)})
     context = {
         "filterset": filterset,
         "page": page,
         "error": error,
-        "chips": chips,
+        "chips": _metadata_chips(request.GET, base),
         "hidden_metadata": [(name, value) for name in request.GET if METADATA_PARAM.match(name)
                             for value in request.GET.getlist(name)],
         "more_url": _with_params(base, request.GET, after=page.last_id) if page and page.has_more else None,
@@ -137,6 +127,21 @@ def conversation_list(request):
     if _fragment_wanted(request) and request.GET.get("after"):
         return render(request, "dashboard/conversation_list.html#rows", context)
     return render(request, _template(request, "dashboard/conversation_list.html", "results"), context)
+
+
+def _metadata_chips(query: QueryDict, base: str) -> list[dict]:
+    """One chip per `metadata[KEY]=VALUE` of the search, with the URL of the search without it."""
+    chips = []
+    for name in query:
+        match = METADATA_PARAM.match(name)
+        if not match:
+            continue
+        for value in query.getlist(name):
+            remaining = query.copy()
+            remaining.setlist(name, [v for v in remaining.getlist(name) if v != value])
+            remaining.pop("after", None)
+            chips.append({"key": match.group(1), "value": value, "remove_url": _with_params(base, remaining)})
+    return chips
 
 
 @requires(roles.DELETE_CONVERSATION)
