@@ -19,6 +19,9 @@ logger = logging.getLogger(__name__)
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
+# Every 401 names the scheme it wants (RFC 9110 §11.6.1); DRF's own handler adds it, ours must too.
+BEARER_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="api"'}
+
 # The database went away (restarted, connection killed, unreachable) or could not answer: Django
 # wraps the driver's errors in its own classes, and psycopg's are listed for any path it does not.
 DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, psycopg.OperationalError, psycopg.InterfaceError)
@@ -53,9 +56,9 @@ def _describe(exc: Exception, request) -> tuple[int, dict, dict]:
     if isinstance(exc, drf.NotAuthenticated):
         message = ("You didn't provide an API key. You need to provide your API key in an Authorization "
                    "header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).")
-        return 401, error_body(message, code="invalid_api_key"), {}
+        return 401, error_body(message, code="invalid_api_key"), BEARER_CHALLENGE
     if isinstance(exc, drf.AuthenticationFailed):
-        return 401, error_body(str(exc.detail), code="invalid_api_key"), {}
+        return 401, error_body(str(exc.detail), code="invalid_api_key"), BEARER_CHALLENGE
     if isinstance(exc, drf.ParseError):
         message = ("We could not parse the JSON body of your request. (HINT: This likely means you aren't "
                    f"using your HTTP library correctly. The details: {exc.detail})")

@@ -30,6 +30,13 @@ class BodySizeLimitMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        if request.META.get("HTTP_TRANSFER_ENCODING") and not request.META.get("CONTENT_LENGTH"):
+            # WSGI hands Django only Content-Length bytes: a chunked body would be read as empty and
+            # a create would succeed without its items. Refuse it rather than lose it.
+            return error_response(
+                411, "A Content-Length header is required: chunked request bodies are not accepted.",
+                code="length_required",
+            )
         raw = request.META.get("CONTENT_LENGTH") or "0"
         try:
             length = int(raw)

@@ -42,13 +42,14 @@ def metadata_pairs(data: QueryDict) -> list[tuple[str, str]]:
 
 class UtcDateTimeField(forms.DateTimeField):
     """A date and time that exists in UTC too: 0001-01-01T00:00+01:00 is in year 0 there, which the
-    database adapters cannot convert (it was a 500 on SQLite)."""
+    database adapters cannot convert (it was a 500 on SQLite). The value is handed on in UTC:
+    PostgreSQL refuses offsets beyond ±15:59 (-16:00 was a 500 there), and ISO 8601 allows them."""
 
     def to_python(self, value):
         result = super().to_python(value)
         if result is not None:
             try:
-                result.astimezone(UTC)
+                result = result.astimezone(UTC)
             except OverflowError:
                 raise ValidationError(
                     "Enter a date/time between 0001-01-01 and 9999-12-31 in UTC.", code="invalid"

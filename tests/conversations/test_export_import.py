@@ -261,6 +261,8 @@ def test_export_filters_by_project_metadata_and_creation_time(tmp_path, project,
     assert ids("--since", "2026-03-01") == [new.public_id, other.public_id]
     assert ids("--since", "2026-03-01T13:00:00+00:00") == [other.public_id]
     assert ids("--project", "globex", "--since", "2026-03-03") == []
+    # An offset PostgreSQL refuses (beyond ±15:59) is the same instant in UTC: 2026-03-01T16:00Z.
+    assert ids("--since", "2026-03-01T00:00:00-16:00") == [other.public_id]
 
 
 @pytest.mark.parametrize("args, message", [
@@ -269,6 +271,7 @@ def test_export_filters_by_project_metadata_and_creation_time(tmp_path, project,
     (["--metadata", "=x"], "keys must be non-empty"),
     (["--since", "last tuesday"], "--since wants a date"),
     (["--since", "2026-02-30"], "--since wants a date"),
+    (["--since", "0001-01-01T00:00:00+01:00"], "outside the years 1 to 9999"),
 ])
 def test_export_explains_mistakes(tmp_path, project, args, message):
     with pytest.raises(CommandError, match=message):

@@ -3,7 +3,7 @@ import io
 import os
 import time
 from contextlib import contextmanager, nullcontext
-from datetime import datetime
+from datetime import UTC, datetime
 from datetime import time as day_start
 
 from django.core.management.base import BaseCommand, CommandError
@@ -135,4 +135,7 @@ def parse_since(raw: str) -> datetime:
         value = datetime.combine(day, day_start.min)
     if timezone.is_naive(value):
         value = timezone.make_aware(value, timezone.get_default_timezone())
-    return value
+    try:
+        return value.astimezone(UTC)  # PostgreSQL refuses offsets beyond ±15:59; ISO 8601 allows them
+    except OverflowError:
+        raise CommandError(f"--since {raw!r} is outside the years 1 to 9999 in UTC.") from None
