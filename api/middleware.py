@@ -1,7 +1,8 @@
 """Request plumbing for the API: request ids, the body size limit, JSON for every /v1 error."""
 
 from django.conf import settings
-from django.http import JsonResponse
+from django.http import HttpResponseBadRequest, HttpResponseNotFound, JsonResponse
+from django.urls import Resolver404, resolve
 
 from conversations.ids import new_request_id
 
@@ -48,6 +49,52 @@ class BodySizeLimitMiddleware:
                 413, f"The request body is {length} bytes; the limit is {limit} bytes.", code="request_too_large"
             )
         return self.get_response(request)
+
+
+class NulByteGuardMiddleware:
+    """No NUL character reaches a lookup: PostgreSQL text cannot hold one, so an id like `msg_%00`
+    was a 500 there. No id, key prefix or filter contains one, so a path with NUL is a URL that
+    cannot exist (404) and a query string or form field with NUL is a malformed request (400).
+    The one guard every route goes through, API and console alike."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        api = request.path.startswith(API_PREFIX)
+        if "\x00" in request.path:
+            if api:
+                return error_response(404, "No such object: an id never contains a NUL character.",
+                                      param=_nul_path_param(request), code="not_found")
+            return HttpResponseNotFound("Not found: the path contains a NUL character.")
+        if _has_nul(request.META.get("QUERY_STRING", "")) or (not api and _form_has_nul(request)):
+            if api:
+                param = next((name for name, values in request.GET.lists()
+                              if "\x00" in name or any("\x00" in value for value in values)), None)
+                return error_response(400, f"Invalid '{param}': it contains a NUL character.", param=param,
+                                      code="invalid_value")
+            return HttpResponseBadRequest("Bad request: a parameter contains a NUL character.")
+        return self.get_response(request)
+
+
+def _nul_path_param(request) -> str | None:
+    """The name of the path parameter holding the NUL (`conversation_id`, `item_id`), as the SDK reports it."""
+    try:
+        match = resolve(request.path_info)
+    except Resolver404:
+        return None
+    return next((name for name, value in match.kwargs.items() if "\x00" in str(value)), None)
+
+
+def _has_nul(raw: str) -> bool:
+    return "\x00" in raw or "%00" in raw
+
+
+def _form_has_nul(request) -> bool:
+    """A console form (urlencoded or multipart) with NUL in a field name or value."""
+    if request.method != "POST":
+        return False
+    return any("\x00" in name or any("\x00" in value for value in values) for name, values in request.POST.lists())
 
 
 class ApiErrorsMiddleware:
