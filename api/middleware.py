@@ -51,10 +51,11 @@ class BodySizeLimitMiddleware:
         return self.get_response(request)
 
 
-class NulByteGuardMiddleware:
-    """No NUL character reaches a lookup: PostgreSQL text cannot hold one, so an id like `msg_%00`
-    was a 500 there. No id, key prefix or filter contains one, so a path with NUL is a URL that
-    cannot exist (404) and a query string or form field with NUL is a malformed request (400).
+class PathGuardMiddleware:
+    """A path parameter is one segment (an encoded `/` never reaches another route), and no NUL
+    character reaches a lookup: PostgreSQL text cannot hold one, so an id like `msg_%00` was a 500
+    there. No id, key prefix or filter contains one, so a path with NUL is a URL that cannot exist (404)
+    and a query string or form field with NUL is a malformed request (400).
     The one guard every route goes through, API and console alike."""
 
     def __init__(self, get_response):
@@ -62,6 +63,13 @@ class NulByteGuardMiddleware:
 
     def __call__(self, request):
         api = request.path.startswith(API_PREFIX)
+        if _encoded_slash(request):
+            # The server decodes %2F before routing: `delete("conv_A/items/msg_B")` reached the item
+            # route and deleted an item. A path parameter is one segment, so such a URL does not exist.
+            if api:
+                return error_response(404, f"Unknown URL: {request.method} {request.path}: an id never "
+                                      "contains '/'.", code="unknown_url")
+            return HttpResponseNotFound("Not found: an id never contains '/'.")
         if "\x00" in request.path:
             if api:
                 return error_response(404, "No such object: an id never contains a NUL character.",
@@ -84,6 +92,12 @@ def _nul_path_param(request) -> str | None:
     except Resolver404:
         return None
     return next((name for name, value in match.kwargs.items() if "\x00" in str(value)), None)
+
+
+def _encoded_slash(request) -> bool:
+    """The raw request line (gunicorn's RAW_URI, REQUEST_URI elsewhere) had %2F in its path."""
+    raw = request.META.get("RAW_URI") or request.META.get("REQUEST_URI") or ""
+    return "%2f" in raw.partition("?")[0].lower()
 
 
 def _has_nul(raw: str) -> bool:

@@ -66,3 +66,29 @@ def test_every_console_url_refuses_a_nul(admin_client_, conversation):
     response = admin_client_.post("/conversations/delete/", {"ids": ["conv_\x00", c], "confirm": "yes"})
     assert response.status_code == 400
     assert Conversation.objects.filter(public_id=c).exists()  # nothing of the batch was deleted
+
+
+# --- a path parameter is one segment (gunicorn hands the undecoded request line as RAW_URI) ----------
+
+
+def test_an_encoded_slash_in_a_conversation_id_never_reaches_the_item_route(api, conversation):
+    item = conversation.items.get().public_id
+    decoded = f"/v1/conversations/{conversation.public_id}/items/{item}"
+    raw = f"/v1/conversations/{conversation.public_id}%2Fitems%2F{item}"  # delete("conv_A/items/msg_B")
+    response = api.delete(decoded, RAW_URI=raw)
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "unknown_url"
+    assert conversation.items.filter(public_id=item).exists()
+    response = api.get(f"/v1/conversations/{conversation.public_id}/items",
+                       RAW_URI=f"/v1/conversations/{conversation.public_id}%2fitems?limit=1")
+    assert response.status_code == 404
+    # The same route with real slashes still works.
+    assert api.get(decoded, RAW_URI=decoded).status_code == 200
+
+
+def test_an_encoded_slash_in_a_console_url_is_a_404(admin_client_, conversation):
+    item = conversation.items.get().public_id
+    path = f"/conversations/{conversation.public_id}/items/{item}/delete/"
+    raw = f"/conversations/{conversation.public_id}%2Fitems%2F{item}/delete/"
+    assert admin_client_.post(path, {"confirm": "yes"}, RAW_URI=raw).status_code == 404
+    assert conversation.items.filter(public_id=item).exists()
