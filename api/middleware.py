@@ -1,8 +1,7 @@
 """Request plumbing for the API: request ids, the body size limit, JSON for every /v1 error."""
 
 from django.conf import settings
-from django.http import HttpResponseBadRequest, HttpResponseNotFound, JsonResponse
-from django.urls import Resolver404, resolve
+from django.http import HttpResponseNotFound, JsonResponse
 
 from conversations.ids import new_request_id
 
@@ -51,64 +50,22 @@ class BodySizeLimitMiddleware:
         return self.get_response(request)
 
 
-class PathGuardMiddleware:
-    """A path parameter is one segment (an encoded `/` never reaches another route), and no NUL
-    character reaches a lookup: PostgreSQL text cannot hold one, so an id like `msg_%00` was a 500
-    there. No id, key prefix or filter contains one, so a path with NUL is a URL that cannot exist (404)
-    and a query string or form field with NUL is a malformed request (400).
-    The one guard every route goes through, API and console alike."""
+class EncodedSlashMiddleware:
+    """A path parameter is one segment. The server decodes %2F before routing, so
+    `delete("conv_A/items/msg_B")` reached the item route and deleted an item: a request line whose
+    path holds an encoded `/` names no route (gunicorn passes that line as RAW_URI)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        api = request.path.startswith(API_PREFIX)
-        if _encoded_slash(request):
-            # The server decodes %2F before routing: `delete("conv_A/items/msg_B")` reached the item
-            # route and deleted an item. A path parameter is one segment, so such a URL does not exist.
-            if api:
-                return error_response(404, f"Unknown URL: {request.method} {request.path}: an id never "
-                                      "contains '/'.", code="unknown_url")
-            return HttpResponseNotFound("Not found: an id never contains '/'.")
-        if "\x00" in request.path:
-            if api:
-                return error_response(404, "No such object: an id never contains a NUL character.",
-                                      param=_nul_path_param(request), code="not_found")
-            return HttpResponseNotFound("Not found: the path contains a NUL character.")
-        if _has_nul(request.META.get("QUERY_STRING", "")) or (not api and _form_has_nul(request)):
-            if api:
-                param = next((name for name, values in request.GET.lists()
-                              if "\x00" in name or any("\x00" in value for value in values)), None)
-                return error_response(400, f"Invalid '{param}': it contains a NUL character.", param=param,
-                                      code="invalid_value")
-            return HttpResponseBadRequest("Bad request: a parameter contains a NUL character.")
-        return self.get_response(request)
-
-
-def _nul_path_param(request) -> str | None:
-    """The name of the path parameter holding the NUL (`conversation_id`, `item_id`), as the SDK reports it."""
-    try:
-        match = resolve(request.path_info)
-    except Resolver404:
-        return None
-    return next((name for name, value in match.kwargs.items() if "\x00" in str(value)), None)
-
-
-def _encoded_slash(request) -> bool:
-    """The raw request line (gunicorn's RAW_URI, REQUEST_URI elsewhere) had %2F in its path."""
-    raw = request.META.get("RAW_URI") or request.META.get("REQUEST_URI") or ""
-    return "%2f" in raw.partition("?")[0].lower()
-
-
-def _has_nul(raw: str) -> bool:
-    return "\x00" in raw or "%00" in raw
-
-
-def _form_has_nul(request) -> bool:
-    """A console form (urlencoded or multipart) with NUL in a field name or value."""
-    if request.method != "POST":
-        return False
-    return any("\x00" in name or any("\x00" in value for value in values) for name, values in request.POST.lists())
+        raw = request.META.get("RAW_URI") or request.META.get("REQUEST_URI") or ""
+        if "%2f" not in raw.partition("?")[0].lower():
+            return self.get_response(request)
+        if request.path.startswith(API_PREFIX):
+            return error_response(404, f"Unknown URL: {request.method} {request.path}: an id never contains '/'.",
+                                  code="unknown_url")
+        return HttpResponseNotFound("Not found: an id never contains '/'.")
 
 
 class ApiErrorsMiddleware:

@@ -12,6 +12,7 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from . import ids, search
+from .validators import storable
 
 
 class Project(models.Model):
@@ -31,7 +32,20 @@ class Project(models.Model):
         return self.name
 
 
-class ApiKeyQuerySet(models.QuerySet):
+class LookupQuerySet(models.QuerySet):
+    def where(self, **lookups):
+        """filter() for values a request supplied (ids, prefixes, filters). A value no column can hold
+        (a NUL character, a lone surrogate: validators.storable) matches nothing, and is dropped from an
+        `__in` list, instead of reaching PostgreSQL, which refuses it with an error (a 500)."""
+        for name, value in lookups.items():
+            if isinstance(value, str) and not storable(value):
+                return self.none()
+            if isinstance(value, list | tuple | set):
+                lookups[name] = [v for v in value if not isinstance(v, str) or storable(v)]
+        return self.filter(**lookups)
+
+
+class ApiKeyQuerySet(LookupQuerySet):
     def active(self):
         return self.filter(revoked_at__isnull=True)
 
@@ -68,7 +82,7 @@ SQLITE_METADATA_PAIR = (
 )
 
 
-class ConversationQuerySet(models.QuerySet):
+class ConversationQuerySet(LookupQuerySet):
     def for_project(self, project_id: int):
         """Every front door scopes by project first: another tenant's rows simply are not there."""
         return self.filter(project_id=project_id)
@@ -133,7 +147,7 @@ class Conversation(models.Model):
         return self.public_id
 
 
-class ItemQuerySet(models.QuerySet):
+class ItemQuerySet(LookupQuerySet):
     def in_order(self, order: str = "asc"):
         return self.order_by("position" if order == "asc" else "-position")
 
@@ -202,6 +216,8 @@ class AuditEvent(models.Model):
     conversation_id = models.CharField(max_length=64, blank=True)
     item_ids = models.JSONField(default=list, blank=True)
     details = models.JSONField(default=dict, blank=True)
+
+    objects = LookupQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

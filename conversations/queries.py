@@ -16,7 +16,6 @@ from django.utils import timezone
 from . import search
 from .errors import InvalidInput, NotFound
 from .models import Conversation, Item, Project
-from .validators import storable
 
 
 @dataclass(frozen=True)
@@ -40,18 +39,14 @@ def _page(rows: list, limit: int) -> Page:
 
 def get_conversation(*, project_id: int, conversation_id: str) -> Conversation:
     """A project's conversation by public id. Called by every API and console view of one."""
-    conversation = None
-    if storable(conversation_id):
-        conversation = Conversation.objects.for_project(project_id).filter(public_id=conversation_id).first()
+    conversation = Conversation.objects.for_project(project_id).where(public_id=conversation_id).first()
     if conversation is None:
         raise NotFound(f"No conversation found with id '{conversation_id}'.", param="conversation_id")
     return conversation
 
 
 def get_item(*, conversation: Conversation, item_id: str) -> Item:
-    item = None
-    if storable(item_id):
-        item = Item.objects.filter(conversation=conversation, public_id=item_id).defer("text").first()
+    item = Item.objects.filter(conversation=conversation).where(public_id=item_id).defer("text").first()
     if item is None:
         raise NotFound(
             f"No item found with id '{item_id}' in conversation '{conversation.public_id}'.", param="item_id"
@@ -67,10 +62,8 @@ def item_page(*, conversation: Conversation, after: str | None = None, limit: in
     """
     items = Item.objects.filter(conversation=conversation).defer("text")
     if after:
-        position = None
-        if storable(after):
-            cursor = Item.objects.filter(conversation=conversation, public_id=after)
-            position = cursor.values_list("position", flat=True).first()
+        cursor = Item.objects.filter(conversation=conversation).where(public_id=after)
+        position = cursor.values_list("position", flat=True).first()
         if position is None:
             raise InvalidInput(f"Invalid 'after': no item with id '{after}' in this conversation.", param="after")
         items = items.filter(position__gt=position) if order == "asc" else items.filter(position__lt=position)
@@ -89,8 +82,8 @@ def conversation_page(
     valid when the conversation it names no longer matches the filters.
     """
     if after:
-        cursor = (conversations if scope is None else scope).filter(public_id=after)
-        cursor = cursor.values_list("created_at", "pk").first() if storable(after) else None
+        cursor = (conversations if scope is None else scope).where(public_id=after)
+        cursor = cursor.values_list("created_at", "pk").first()
         if cursor is None:
             raise InvalidInput(f"Invalid 'after': no conversation with id '{after}'.", param="after")
         created_at, pk = cursor
@@ -130,13 +123,11 @@ def search_rows(conversations: QuerySet, *, text: str = "") -> QuerySet:
 def locate(public_id: str) -> tuple[Conversation, Item | None] | None:
     """What the console's id box names: a conversation, or an item and its conversation."""
     public_id = public_id.strip()
-    if not storable(public_id):
-        return None
-    conversation = Conversation.objects.filter(public_id=public_id).first()
+    conversation = Conversation.objects.where(public_id=public_id).first()
     if conversation is not None:
         return conversation, None
     # Item ids are unique per conversation only: a client-chosen id may repeat; take the newest.
-    item = Item.objects.select_related("conversation").defer("text").filter(public_id=public_id).order_by("-pk")
+    item = Item.objects.select_related("conversation").defer("text").where(public_id=public_id).order_by("-pk")
     item = item.first()
     if item is not None:
         return item.conversation, item

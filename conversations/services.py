@@ -204,7 +204,7 @@ def item_delete(*, conversation: Conversation, actor: Actor, item_id: str) -> Co
     """Delete one item; returns the (updated) parent conversation, as the API answers."""
     with transaction.atomic():
         locked = _locked(conversation)
-        deleted, _ = Item.objects.filter(conversation=locked, public_id=item_id).delete()
+        deleted, _ = Item.objects.filter(conversation=locked).where(public_id=item_id).delete()
         if not deleted:
             raise NotFound(f"No item found with id '{item_id}' in conversation '{locked.public_id}'.", param="item_id")
         locked.item_count = max(locked.item_count - 1, 0)
@@ -579,7 +579,7 @@ def apikey_create(*, project: Project, actor: Actor, name: str = "") -> tuple[Ap
 
 def apikey_revoke(*, prefix: str, actor: Actor) -> ApiKey:
     with transaction.atomic():
-        key = ApiKey.objects.select_for_update().filter(prefix=prefix).first()
+        key = ApiKey.objects.select_for_update().where(prefix=prefix).first()
         if key is None:
             raise NotFound(f"No API key with prefix '{prefix}'.", param="prefix")
         if key.revoked_at is None:

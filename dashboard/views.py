@@ -40,7 +40,7 @@ def _actor(request) -> services.Actor:
 
 def _get_conversation(conversation_id: str) -> Conversation:
     """The console sees every project; an unknown id is a 404 page."""
-    conversation = Conversation.objects.select_related("project").filter(public_id=conversation_id).first()
+    conversation = Conversation.objects.select_related("project").where(public_id=conversation_id).first()
     if conversation is None:
         raise Http404(f"No conversation with id {conversation_id}")
     return conversation
@@ -148,7 +148,7 @@ def _metadata_chips(query: QueryDict, base: str) -> list[dict]:
 @require_POST
 def conversation_bulk_delete(request):
     ids = request.POST.getlist("ids")
-    conversations = list(Conversation.objects.select_related("project").filter(public_id__in=ids))
+    conversations = list(Conversation.objects.select_related("project").where(public_id__in=ids))
     if not conversations:
         messages.warning(request, "Select at least one conversation to delete.")
         return redirect(_next_url(request))
@@ -320,10 +320,10 @@ def audit_log(request):
         events = events.filter(action=action)
     actor = request.GET.get("actor", "").strip()
     if actor:
-        events = events.filter(actor_label__icontains=actor)
+        events = events.where(actor_label__icontains=actor)
     conversation_id = request.GET.get("conversation", "").strip()
     if conversation_id:
-        events = events.filter(conversation_id=conversation_id)
+        events = events.where(conversation_id=conversation_id)
     try:
         after = int(request.GET["after"]) if request.GET.get("after") else None
     except ValueError:
@@ -386,7 +386,7 @@ def api_keys(request):
 @require_http_methods(["GET", "POST"])
 def api_key_revoke(request, prefix):
     if request.method == "GET":
-        key = ApiKey.objects.select_related("project").filter(prefix=prefix).first()
+        key = ApiKey.objects.select_related("project").where(prefix=prefix).first()
         if key is None:
             raise Http404(f"No API key with prefix {prefix}")
         return render(request, "dashboard/confirm.html", {

@@ -68,10 +68,14 @@ def test_a_date_filter_with_a_large_utc_offset_is_converted_not_a_500(api, proje
     assert response.json()["data"] == []
 
 
-def test_a_large_offset_in_the_console_search_is_not_a_500(viewer_client, project):
-    make_conversation(project)
+def test_a_large_offset_in_the_console_search_filters_in_utc(viewer_client, project):
+    conversation = make_conversation(project)
     response = viewer_client.get("/", {"created_after": "2000-01-01T00:00:00-16:00"})
     assert response.status_code == 200
+    assert conversation.public_id in response.content.decode()
+    response = viewer_client.get("/", {"created_before": "2000-01-01T00:00:00-16:00"})
+    assert response.status_code == 200
+    assert conversation.public_id not in response.content.decode()
 
 
 @pytest.mark.parametrize("header", [None, "Bearer cvs_wrong_key_0123456789"], ids=["missing", "wrong"])
