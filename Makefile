@@ -21,11 +21,11 @@ run: install
 	$(BIN)/python manage.py setup_demo
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
-# Production-style serving: gunicorn (gunicorn.conf.py) with static files from whitenoise.
+# Production serving: nginx (buffers slow clients) in front of gunicorn; see convoscope/serve.py.
 serve: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput -v0
-	$(BIN)/gunicorn -c gunicorn.conf.py convoscope.wsgi
+	$(BIN)/python -m convoscope.serve
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

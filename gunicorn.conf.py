@@ -18,5 +18,11 @@ graceful_timeout = 20
 keepalive = 5
 max_requests = 10000  # recycle workers now and then (bounded memory growth)
 max_requests_jitter = 1000
+# nginx (convoscope/serve.py) refuses request lines and headers over 8 KiB in the API's error
+# shape; gunicorn's own limits sit just above, so they never answer first.
+limit_request_line = 8190
+limit_request_field_size = 8190
+# No runtime control socket: it would be one path (~/.gunicorn) shared by every server on the host.
+control_socket_disable = True
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
 errorlog = "-"

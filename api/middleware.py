@@ -47,6 +47,13 @@ class BodySizeLimitMiddleware:
             return error_response(
                 413, f"The request body is {length} bytes; the limit is {limit} bytes.", code="request_too_large"
             )
+        if length and len(request.body) < length:
+            # The client hung up before its body ended (nginx drops such requests itself; this is for
+            # gunicorn alone): a JSON prefix can parse, so never act on it.
+            return error_response(
+                400, f"The request body ended after {len(request.body)} of the {length} bytes its Content-Length "
+                     "announced. Nothing was stored.", code="incomplete_body",
+            )
         return self.get_response(request)
 
 

@@ -240,10 +240,15 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
 # --- operations -----------------------------------------------------------------------------
 
 ERRORS = {
-    400: "Invalid input: a limit, a shape or a value (`param` names it).",
+    400: "Invalid input: a limit, a shape or a value (`param` names it); or, before the request is read, "
+         "malformed HTTP or a header over 8 KiB (`invalid_request`), or a body shorter than its "
+         "Content-Length (`incomplete_body`).",
     401: "Missing, wrong or revoked API key.",
     404: "No such conversation or item in this project.",
+    411: "A chunked body sent straight to gunicorn (no Content-Length): refused rather than read as empty. "
+         "`make serve` (nginx in front) accepts chunked bodies.",
     413: "The request body is over the configured size limit.",
+    414: "The request line (method, path and query) is over 8 KiB.",
     415: "The body is not JSON.",
     429: "Rate limit reached for this API key; retry after `retry-after` seconds.",
     503: "The database is unavailable. A read may be retried; a write says `x-should-retry: false`.",
@@ -293,9 +298,11 @@ CREATED_BEFORE = query("created_before", DATE_TIME, "Created before this time (I
 def operation(operation_id: str, summary: str, ok: str, *, errors: tuple[int, ...], parameters=(), body=None,
               description: str = ""):
     responses = {200: OpenApiResponse(ref(ok), description="OK")}
-    # Any request may meet a database outage (503), so every operation lists it.
+    # Any request may be malformed (400), too long (414) or meet a database outage (503); a body may be
+    # chunked (411). Every operation lists what applies to it.
+    always = (400, 414, 503, *((411,) if body else ()))
     responses |= {status: OpenApiResponse(ref("ErrorResponse"), description=ERRORS[status])
-                  for status in (*errors, 503)}
+                  for status in sorted({*errors, *always})}
     request = {"application/json": ref(body)} if body else None
     return extend_schema(
         operation_id=operation_id, summary=summary, description=description or None, tags=[_tag(operation_id)],

@@ -1,9 +1,9 @@
-"""API and console load against gunicorn + the seeded database.
+"""API and console load against `make serve` (nginx + gunicorn) and the seeded database.
 
     .venv/bin/python bench/api_load.py --database-url postgres://postgres@127.0.0.1:5432/convoscope_bench
 
-Starts gunicorn (gunicorn.conf.py) on a spare port, makes an API key and a console login,
-then for each endpoint sends --requests requests from --concurrency client threads (closed
+Starts `python -m convoscope.serve` (or gunicorn alone: --proxy off) on a spare port, makes an
+API key and a console login, then for each endpoint sends --requests requests from --concurrency client threads (closed
 loop) and reports throughput and p50/p95/p99 latency seen by the client. The client runs on
 the same machine as the server and the database: the figures include that contention.
 """
@@ -31,6 +31,8 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=30)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--proxy", choices=["on", "off"], default="on",
+                        help="on: make serve (nginx + gunicorn); off: gunicorn alone")
     parser.add_argument("--only", action="append", help="endpoint name(s) to run (default: all)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "api.json")
     args = parser.parse_args()
@@ -44,8 +46,10 @@ def main() -> None:
            "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
            # plain http on loopback: cookies must not be Secure-only or the console login fails
            "DJANGO_SECURE": "0"}
-    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "convoscope.wsgi"],
-                              cwd=ROOT, env=env, stderr=subprocess.DEVNULL)
+    # `make serve`'s stack (nginx in front of gunicorn), or gunicorn alone with --proxy off
+    env["CONVOSCOPE_PROXY"] = args.proxy
+    server = subprocess.Popen([sys.executable, "-m", "convoscope.serve"], cwd=ROOT, env=env,
+                              stderr=subprocess.DEVNULL)
     try:
         wait_for(base)
         cookies = console_login(base, credentials.username, credentials.password)
@@ -63,7 +67,8 @@ def main() -> None:
         server.wait(timeout=20)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"database_url": args.database_url.rsplit("@", 1)[-1],
-                                    "concurrency": args.concurrency, "endpoints": results}, indent=2))
+                                    "concurrency": args.concurrency, "proxy": args.proxy,
+                                    "endpoints": results}, indent=2))
     print(f"written to {args.out}")
 
 
@@ -74,7 +79,7 @@ def wait_for(base: str) -> None:
             return
         except httpx.HTTPError:
             time.sleep(0.2)
-    raise SystemExit("gunicorn did not start")
+    raise SystemExit("the server did not start")
 
 
 def console_login(base: str, username: str, password: str) -> httpx.Cookies:
