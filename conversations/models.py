@@ -12,11 +12,11 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from . import ids, search
-from .validators import storable
+from .validators import MAX_PROJECT_NAME_CHARS, storable
 
 
 class Project(models.Model):
-    name = models.CharField(max_length=100, unique=True)
+    name = models.CharField(max_length=MAX_PROJECT_NAME_CHARS, unique=True)
     created_at = models.DateTimeField(default=timezone.now)
     # `manage.py purge` (without --older-than) deletes this project's conversations created more
     # than this many days ago. Empty: keep them for ever.

@@ -552,10 +552,7 @@ def conversations_purge(
 
 
 def project_get_or_create(*, name: str) -> Project:
-    name = name.strip()
-    if not name or len(name) > 100:
-        raise InvalidInput("A project name is 1 to 100 characters.", param="project")
-    project, _ = Project.objects.get_or_create(name=name)
+    project, _ = Project.objects.get_or_create(name=validators.validate_project_name(name))
     return project
 
 

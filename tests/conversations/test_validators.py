@@ -176,3 +176,17 @@ def test_order_and_include_are_checked():
     with pytest.raises(InvalidInput) as info:
         validators.validate_include(["nope"])
     assert info.value.param == "include"
+
+
+# --- project names ---
+
+
+def test_a_project_name_loses_its_surrounding_spaces():
+    assert validators.validate_project_name("  acme ") == "acme"
+
+
+@pytest.mark.parametrize("name", ["", "   ", "x" * 101, "a\x00b", "bad \udcff byte", None])
+def test_it_refuses_a_project_name_no_project_can_have(name):
+    with pytest.raises(InvalidInput) as info:
+        validators.validate_project_name(name)
+    assert info.value.param == "project"
