@@ -216,9 +216,11 @@ AUTHENTICATION_BACKENDS = [
 REDIS_URL = env("REDIS_URL").strip()
 if REDIS_URL and not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
     raise ImproperlyConfigured(f"REDIS_URL must start with redis://, rediss:// or unix://, not {REDIS_URL!r}")
+# REDIS_KEY_PREFIX starts every key, so several Convoscope instances can share one Redis.
+REDIS_KEY_PREFIX = env("REDIS_KEY_PREFIX").strip() or "convoscope"
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
-                "KEY_PREFIX": "convoscope"}
+                "KEY_PREFIX": REDIS_KEY_PREFIX}
     if REDIS_URL else
     {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "convoscope"}
 }
