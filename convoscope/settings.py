@@ -199,12 +199,18 @@ CONTENT_SECURITY_POLICY = {
 }
 
 # --- Console login throttling (dashboard/login.py) ------------------------------------------
-# After this many failed logins for one username, or from one IP address, within the lockout
-# period, every attempt for it is refused until the period has passed. 0 turns a limit off.
-# Behind a proxy every request comes from the proxy's address: keep the per-address limit high.
-CONVOSCOPE_LOGIN_FAILURES_PER_USER = env_int("CONVOSCOPE_LOGIN_FAILURES_PER_USER", 5)
+# Failed logins are counted within a window of CONVOSCOPE_LOGIN_LOCKOUT_SECONDS: per username from
+# one address, per address across usernames, and per username across all addresses (a ceiling that
+# spares browsers which have logged in as that user before). Past a limit, the attempts it covers
+# are refused until the lockout, as long as the window, ends. 0 turns a limit off.
+CONVOSCOPE_LOGIN_FAILURES_PER_USER_AND_IP = env_int("CONVOSCOPE_LOGIN_FAILURES_PER_USER_AND_IP", 5)
 CONVOSCOPE_LOGIN_FAILURES_PER_IP = env_int("CONVOSCOPE_LOGIN_FAILURES_PER_IP", 50)
+CONVOSCOPE_LOGIN_FAILURES_PER_USER = env_int("CONVOSCOPE_LOGIN_FAILURES_PER_USER", 30)
 CONVOSCOPE_LOGIN_LOCKOUT_SECONDS = env_int("CONVOSCOPE_LOGIN_LOCKOUT_SECONDS", 15 * 60)
+# How many reverse proxies (nginx...) in front of gunicorn append the address they saw to
+# X-Forwarded-For. 0 (the default): the client's address is REMOTE_ADDR and X-Forwarded-For is
+# ignored. N: the N-th entry from the right. Set it only when every request comes through them.
+CONVOSCOPE_NUM_PROXIES = env_int("CONVOSCOPE_NUM_PROXIES", 0)
 AUTHENTICATION_BACKENDS = [
     "dashboard.login.LoginThrottleBackend",  # first: refuses locked-out attempts before any password check
     "django.contrib.auth.backends.ModelBackend",
@@ -216,9 +222,11 @@ AUTHENTICATION_BACKENDS = [
 REDIS_URL = env("REDIS_URL").strip()
 if REDIS_URL and not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
     raise ImproperlyConfigured(f"REDIS_URL must start with redis://, rediss:// or unix://, not {REDIS_URL!r}")
+# REDIS_KEY_PREFIX starts every key, so several Convoscope instances can share one Redis.
+REDIS_KEY_PREFIX = env("REDIS_KEY_PREFIX").strip() or "convoscope"
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
-                "KEY_PREFIX": "convoscope"}
+                "KEY_PREFIX": REDIS_KEY_PREFIX}
     if REDIS_URL else
     {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "convoscope"}
 }

@@ -10,8 +10,9 @@ from api.throttling import ApiKeyRateThrottle
 from conversations.models import Conversation
 
 
-def test_over_the_limit_the_sdk_raises_a_rate_limit_error(sdk, settings):
+def test_over_the_limit_the_sdk_raises_a_rate_limit_error(sdk, settings, monkeypatch):
     settings.CONVOSCOPE_API_RATE_LIMIT = "2/minute"
+    monkeypatch.setattr(ApiKeyRateThrottle, "timer", staticmethod(lambda: 1_000_000.0))  # all in one minute
     sdk.conversations.create()
     sdk.conversations.create()
 
