@@ -42,6 +42,11 @@ def positive_int(name: str, default: int) -> int:
     return value
 
 
+def num_proxies() -> int:
+    """Proxies in front of gunicorn: nginx, plus any the operator puts in front of it."""
+    return positive_int("CONVOSCOPE_NUM_PROXIES", 1)
+
+
 def nginx_config(run_dir: Path, *, listen: str) -> str:
     """The nginx configuration for this environment, from the template."""
     access_log = "/dev/stdout" if env("GUNICORN_ACCESS_LOG", "") else "off"
@@ -53,6 +58,7 @@ def nginx_config(run_dir: Path, *, listen: str) -> str:
         "UPSTREAM_TIMEOUT": str(positive_int("CONVOSCOPE_UPSTREAM_TIMEOUT", 60)),
         "MAX_BODY_BYTES": str(positive_int("CONVOSCOPE_MAX_BODY_BYTES", 32 * 1024 * 1024)),
         "FORWARDED_PROTO": env("CONVOSCOPE_FORWARDED_PROTO", "$scheme"),
+        "FORWARDED_FOR": "$remote_addr" if num_proxies() == 1 else "$proxy_add_x_forwarded_for",
         "ACCESS_LOG": access_log,
         # As root, nginx's workers would switch to `nobody`, who cannot reach the private run
         # directory; they run as the user who started the server instead.
@@ -88,7 +94,10 @@ def main() -> int:
     try:
         (run_dir / "nginx.conf").write_text(nginx_config(run_dir, listen=listen))
         socket = run_dir / "gunicorn.sock"
-        app = subprocess.Popen(gunicorn_command(f"unix:{socket}"), cwd=ROOT)
+        # Every request now comes from nginx, which puts the client's address in X-Forwarded-For:
+        # the login throttle counts that address, not nginx's (dashboard/login.py).
+        app_env = {**os.environ, "CONVOSCOPE_NUM_PROXIES": str(num_proxies())}
+        app = subprocess.Popen(gunicorn_command(f"unix:{socket}"), cwd=ROOT, env=app_env)
         proxy = None
         if _wait_for_socket(socket, app):
             proxy = subprocess.Popen([nginx, "-e", "stderr", "-p", str(run_dir), "-c", str(run_dir / "nginx.conf")])

@@ -17,6 +17,7 @@ import socket
 import subprocess
 import time
 
+import httpx2 as httpx
 import pytest
 from django.db import connection
 
@@ -214,3 +215,30 @@ def _children(pid: int) -> list[int]:
 def _cmdline(pid: int) -> bytes:
     with open(f"/proc/{pid}/cmdline", "rb") as handle:
         return handle.read()
+
+
+# -- who the client is ----------------------------------------------------------------------------
+
+def test_behind_nginx_the_login_throttle_counts_the_real_address_not_a_forged_header(database):
+    """nginx passes on the address it saw and make serve tells Django to read it (gunicorn itself
+    sees only a Unix socket): five failures under five forged addresses count as one address."""
+    database.manage("shell", "-c", "from django.contrib.auth.models import User; "
+                    "User.objects.filter(username='agent').exists() or "
+                    "User.objects.create_user('agent', password='right-password-123')")
+    server = Served(database, WEB_CONCURRENCY="1")  # one process: the throttle's counts are per process here
+    try:
+        with httpx.Client(base_url=server.base, timeout=WAIT_SECONDS) as browser:
+            def login(password: str, forged: str) -> httpx.Response:
+                browser.get("/accounts/login/")
+                return browser.post("/accounts/login/", headers={"X-Forwarded-For": forged},
+                                    data={"username": "agent", "password": password,
+                                          "csrfmiddlewaretoken": browser.cookies["csrftoken"]})
+
+            for n in range(4):
+                assert login("wrong", f"203.0.113.{n}").status_code == 200  # the form again, with an error
+            assert login("wrong", "203.0.113.4").status_code == 429  # the fifth: the limit is reached
+            refused = login("right-password-123", "198.51.100.7")
+    finally:
+        server.stop()
+    assert refused.status_code == 429
+    assert "from your address" in refused.text
