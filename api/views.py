@@ -47,7 +47,7 @@ class ConversationViewSet(ProjectScopedViewSet):
         params = page_params(request.query_params)
         scope = Conversation.objects.for_project(request.auth.project_id)
         conversations = ConversationFilter(request.query_params, queryset=scope).qs_or_raise()
-        page = queries.conversation_page(conversations=conversations, scope=scope, **params)
+        page = queries.conversation_page(conversations=conversations, project_id=request.auth.project_id, **params)
         return Response(list_envelope(page, ConversationOutput))
 
     def create(self, request):

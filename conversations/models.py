@@ -187,6 +187,55 @@ class Item(models.Model):
         return self.public_id
 
 
+class DeletedItem(models.Model):
+    """Where a deleted item stood in its timeline, so a list cursor naming it keeps working: the
+    "list and delete" loop passes the id it just deleted as `after` (spec §12). Ids and positions
+    only, never content; removed with the conversation, or by `purge` after TOMBSTONE_DAYS."""
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="+")
+    public_id = models.CharField(max_length=128)
+    position = models.PositiveBigIntegerField()
+    deleted_at = models.DateTimeField(default=timezone.now)
+
+    objects = LookupQuerySet.as_manager()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["conversation", "public_id"], name="deleted_item_cursor"),
+            models.Index(fields=["deleted_at"], name="deleted_item_age"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.public_id} (deleted)"
+
+
+class DeletedConversation(models.Model):
+    """Where a deleted conversation stood in its project's list (its keyset: created_at, id), so
+    a list cursor naming it keeps working. Ids and times only; removed by `purge` after
+    TOMBSTONE_DAYS."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    public_id = models.CharField(max_length=64)
+    created_at = models.DateTimeField()
+    conversation_pk = models.BigIntegerField()
+    deleted_at = models.DateTimeField(default=timezone.now)
+
+    objects = LookupQuerySet.as_manager()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["public_id"], name="deleted_conversation_cursor"),
+            models.Index(fields=["deleted_at"], name="deleted_conversation_age"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.public_id} (deleted)"
+
+
+# A cursor naming a deleted item or conversation works for this long after the delete.
+TOMBSTONE_DAYS = 7
+
+
 class AuditEvent(models.Model):
     """Who did what, when. Written in the same transaction as the change; never holds content."""
 

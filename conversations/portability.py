@@ -26,8 +26,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
+from . import keyset
 from .errors import InvalidInput
 from .models import Item
 
@@ -75,17 +76,12 @@ def export_lines(conversations: QuerySet, *, conversations_per_query: int = CONV
     OFFSET); their items in one query per slice of the page, ordered by the unique index
     (conversation_id, position). A constant number of queries per page.
     """
-    ordered = conversations.order_by("created_at", "pk")
+    key = ("created_at", "pk")
     columns = ("pk", "public_id", "project__name", "created_at", "updated_at", "metadata", "item_count")
     cursor = None
     while True:
-        page = ordered
-        if cursor is not None:
-            created_at, pk = cursor
-            # The first condition gives the index a lower bound; the OR alone would not.
-            page = page.filter(created_at__gte=created_at).filter(
-                Q(created_at__gt=created_at) | Q(created_at=created_at, pk__gt=pk))
-        rows = list(page.values_list(*columns)[:conversations_per_query])
+        page = conversations if cursor is None else keyset.after(conversations, key, cursor)
+        rows = list(keyset.ordered(page, key).values_list(*columns)[:conversations_per_query])
         if not rows:
             return
         for group in _slices(rows, items_per_query):

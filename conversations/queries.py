@@ -1,40 +1,21 @@
-"""Every composed read both front doors share: lookups by public id and keyset pages.
-
-Pages never use OFFSET or COUNT: they order by a strictly increasing key, filter from the
-cursor, and fetch limit + 1 rows so `has_more` comes from the extra row.
+"""Every composed read both front doors share: lookups by public id and keyset pages
+(conversations.keyset: never OFFSET or COUNT).
 """
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
 
 from django.db import connection
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Substr, TruncDate
 from django.utils import timezone
 
-from . import search
+from . import keyset, search
 from .errors import InvalidInput, NotFound
-from .models import Conversation, Item, Project
+from .keyset import Page
+from .models import Conversation, DeletedConversation, DeletedItem, Item, Project
 
-
-@dataclass(frozen=True)
-class Page:
-    data: list[Any]
-    first_id: str | None
-    last_id: str | None
-    has_more: bool
-
-
-def _page(rows: list, limit: int) -> Page:
-    has_more = len(rows) > limit
-    rows = rows[:limit]
-    return Page(
-        data=rows,
-        first_id=rows[0].public_id if rows else None,
-        last_id=rows[-1].public_id if rows else None,
-        has_more=has_more,
-    )
+__all__ = ["Page"]  # the page type every reader returns (api/pagination.py)
 
 
 def get_conversation(*, project_id: int, conversation_id: str) -> Conversation:
@@ -57,42 +38,51 @@ def get_item(*, conversation: Conversation, item_id: str) -> Item:
 def item_page(*, conversation: Conversation, after: str | None = None, limit: int = 20, order: str = "desc") -> Page:
     """One page of a conversation's timeline (API items.list, console timeline).
 
-    `after` is an item id; the page holds the items that come after it in `order`.
-    Served by the unique index (conversation_id, position).
+    `after` is an item id; the page holds the items that come after it in `order`. An item
+    deleted since still works as a cursor (its position is kept: DeletedItem), so a client can
+    delete what it lists as it goes. Served by the unique index (conversation_id, position).
     """
-    items = Item.objects.filter(conversation=conversation).defer("text")
+    cursor = None
     if after:
-        cursor = Item.objects.filter(conversation=conversation).where(public_id=after)
-        position = cursor.values_list("position", flat=True).first()
+        position = (Item.objects.filter(conversation=conversation).where(public_id=after)
+                    .values_list("position", flat=True).first())
+        if position is None:
+            position = (DeletedItem.objects.filter(conversation=conversation).where(public_id=after)
+                        .order_by("-pk").values_list("position", flat=True).first())
         if position is None:
             raise InvalidInput(f"Invalid 'after': no item with id '{after}' in this conversation.", param="after")
-        items = items.filter(position__gt=position) if order == "asc" else items.filter(position__lt=position)
-    return _page(list(items.in_order(order)[: limit + 1]), limit)
+        cursor = (position,)
+    items = Item.objects.filter(conversation=conversation).defer("text")
+    return keyset.page(items, key=("position",), cursor=cursor, order=order, limit=limit)
+
+
+CONVERSATION_KEY = ("created_at", "pk")
 
 
 def conversation_page(
-    *, conversations: QuerySet, scope: QuerySet | None = None, after: str | None = None, limit: int = 20,
+    *, conversations: QuerySet, project_id: int | None, after: str | None = None, limit: int = 20,
     order: str = "desc",
 ) -> Page:
     """One page of conversations, newest first by default (API list, console search).
 
     `conversations` is an already scoped and filtered queryset (see filters.py). Keyset on
-    (created_at, id), served by the index (project, created_at, id). The `after` conversation
-    is looked up in `scope` (the caller's unfiltered, tenant-scoped queryset), so a cursor stays
-    valid when the conversation it names no longer matches the filters.
+    (created_at, id), served by the index (project, created_at, id). The `after` conversation is
+    looked up in the caller's project (`project_id`; None: every project, the console) without
+    the filters, so a cursor stays valid when the conversation it names no longer matches them,
+    or has been deleted since (DeletedConversation keeps where it stood).
     """
+    cursor = None
     if after:
-        cursor = (conversations if scope is None else scope).where(public_id=after)
-        cursor = cursor.values_list("created_at", "pk").first()
+        scope = Conversation.objects.all() if project_id is None else Conversation.objects.for_project(project_id)
+        cursor = scope.where(public_id=after).values_list(*CONVERSATION_KEY).first()
+        if cursor is None:
+            deleted = DeletedConversation.objects.where(public_id=after)
+            if project_id is not None:
+                deleted = deleted.filter(project_id=project_id)
+            cursor = deleted.order_by("-pk").values_list("created_at", "conversation_pk").first()
         if cursor is None:
             raise InvalidInput(f"Invalid 'after': no conversation with id '{after}'.", param="after")
-        created_at, pk = cursor
-        if order == "asc":
-            conversations = conversations.filter(Q(created_at__gt=created_at) | Q(created_at=created_at, pk__gt=pk))
-        else:
-            conversations = conversations.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, pk__lt=pk))
-    ordering = ["created_at", "pk"] if order == "asc" else ["-created_at", "-pk"]
-    return _page(list(conversations.order_by(*ordering)[: limit + 1]), limit)
+    return keyset.page(conversations, key=CONVERSATION_KEY, cursor=cursor, order=order, limit=limit)
 
 
 # --- the console ---------------------------------------------------------------------------------
@@ -136,13 +126,8 @@ def locate(public_id: str) -> tuple[Conversation, Item | None] | None:
 
 def audit_page(events: QuerySet, *, after: int | None = None, limit: int = 50) -> Page:
     """The audit log, newest first, keyset on id (ids grow with time)."""
-    if after is not None:
-        events = events.filter(pk__lt=after)
-    rows = list(events.select_related("project").order_by("-pk")[: limit + 1])
-    has_more = len(rows) > limit
-    rows = rows[:limit]
-    return Page(data=rows, first_id=rows[0].pk if rows else None, last_id=rows[-1].pk if rows else None,
-                has_more=has_more)
+    return keyset.page(events.select_related("project"), key=("pk",), cursor=None if after is None else (after,),
+                       order="desc", limit=limit, id_of=lambda event: event.pk)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from . import validators
 from .errors import Conflict, DomainError, InvalidInput, NotFound
-from .models import ApiKey, AuditEvent, Conversation, Item, Project
+from .models import TOMBSTONE_DAYS, ApiKey, AuditEvent, Conversation, DeletedConversation, DeletedItem, Item, Project
 
 API_KEY_PREFIX_CHARS = 12
 # last_used_at is refreshed at most this often, so a busy key does not write on every request.
@@ -170,9 +170,15 @@ def _metadata_change(before: dict, after: dict) -> dict:
 def _remove(conversation_pks: list[int]) -> int:
     """What deleting a conversation means, for one or a batch whose row locks the caller holds:
     all its items go, then the conversation itself; nothing keeps their content. Returns the
-    number of items deleted."""
+    number of items deleted. Where each conversation stood in its project's list is kept a while
+    (DeletedConversation: ids and times), so a list cursor naming it still works."""
+    doomed = Conversation.objects.filter(pk__in=conversation_pks)
+    DeletedConversation.objects.bulk_create(
+        DeletedConversation(project_id=project_id, public_id=public_id, created_at=created_at, conversation_pk=pk)
+        for pk, project_id, public_id, created_at in doomed.values_list("pk", "project_id", "public_id", "created_at")
+    )
     deleted_items, _ = Item.objects.filter(conversation_id__in=conversation_pks).delete()
-    Conversation.objects.filter(pk__in=conversation_pks).delete()
+    doomed.delete()
     return deleted_items
 
 
@@ -204,9 +210,12 @@ def item_delete(*, conversation: Conversation, actor: Actor, item_id: str) -> Co
     """Delete one item; returns the (updated) parent conversation, as the API answers."""
     with transaction.atomic():
         locked = _locked(conversation)
-        deleted, _ = Item.objects.filter(conversation=locked).where(public_id=item_id).delete()
-        if not deleted:
+        item = Item.objects.filter(conversation=locked).where(public_id=item_id).values_list("pk", "position").first()
+        if item is None:
             raise NotFound(f"No item found with id '{item_id}' in conversation '{locked.public_id}'.", param="item_id")
+        Item.objects.filter(pk=item[0]).delete()
+        # Where it stood, so a list cursor naming it keeps working (the list-and-delete loop).
+        DeletedItem.objects.create(conversation=locked, public_id=item_id, position=item[1])
         locked.item_count = max(locked.item_count - 1, 0)
         locked.updated_at = timezone.now()
         locked.save(update_fields=["item_count", "updated_at"])
@@ -215,6 +224,15 @@ def item_delete(*, conversation: Conversation, actor: Actor, item_id: str) -> Co
             conversation_id=locked.public_id, item_ids=[item_id],
         )
     return locked
+
+
+def tombstones_prune(*, older_than_days: int = TOMBSTONE_DAYS) -> int:
+    """Forget where deleted items and conversations stood once their cursors are this old (run by
+    `purge`). Returns how many were forgotten."""
+    cutoff = timezone.now() - timedelta(days=older_than_days)
+    items, _ = DeletedItem.objects.filter(deleted_at__lt=cutoff).delete()
+    conversations, _ = DeletedConversation.objects.filter(deleted_at__lt=cutoff).delete()
+    return items + conversations
 
 
 # --- import, mirror and retention ------------------------------------------------------------------

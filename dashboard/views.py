@@ -99,13 +99,13 @@ def conversation_list(request):
         text = filterset.form.cleaned_data.get("text", "") if filterset.is_valid() else ""
         conversations = queries.search_rows(filterset.qs_or_raise(), text=(text or "").strip())
         page = queries.conversation_page(
-            conversations=conversations, scope=Conversation.objects.all(),
+            conversations=conversations, project_id=None,
             after=request.GET.get("after") or None, limit=SEARCH_PAGE_SIZE,
         )
     except InvalidInput as exc:
         error = exc.message
         if exc.param == "after":
-            error = "Those results changed since the page was loaded (a conversation was deleted); search again."
+            error = "That page link names no conversation (it was edited, or is older than a week); search again."
     if wanted_id:
         error = f"No conversation or item has the id “{wanted_id}”."
     elif new_filter and "=" not in new_filter:

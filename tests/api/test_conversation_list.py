@@ -47,6 +47,38 @@ def test_after_means_newer_in_ascending_order(api, project):
     assert ids(response) == created[2:]
 
 
+@pytest.mark.parametrize(("order", "expected"), [("asc", [3, 4]), ("desc", [1, 0])])
+def test_an_after_naming_a_deleted_conversation_continues_from_where_it_stood(api, project, order, expected):
+    created = make_conversations(project, 5)
+    assert api.delete(f"/v1/conversations/{created[2]}").status_code == 200
+    response = api.get(f"/v1/conversations?order={order}&after={created[2]}")
+    assert response.status_code == 200
+    assert ids(response) == [created[n] for n in expected]
+
+
+def test_the_list_and_delete_loop_reaches_the_end(api, project):
+    created = make_conversations(project, 5)
+    deleted, after = [], None
+    while True:
+        body = api.get("/v1/conversations?" + urlencode({"limit": 2} | ({"after": after} if after else {}))).json()
+        for conversation in body["data"]:
+            assert api.delete(f"/v1/conversations/{conversation['id']}").status_code == 200
+            deleted.append(conversation["id"])
+        if not body["has_more"]:
+            break
+        after = body["last_id"]
+    assert deleted == created[::-1]
+
+
+def test_another_projects_deleted_conversation_is_no_cursor(api, other_api, project, other_project):
+    theirs = make_conversation(other_project).public_id
+    other_api.delete(f"/v1/conversations/{theirs}")
+    make_conversations(project, 2)
+    response = api.get(f"/v1/conversations?after={theirs}")
+    assert response.status_code == 400
+    assert response.json()["error"]["param"] == "after"
+
+
 def test_it_pages_through_everything_with_limit_and_after(api, project):
     created = make_conversations(project, 5)
     seen, after = [], None

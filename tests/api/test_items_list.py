@@ -132,9 +132,27 @@ def test_it_rejects_an_after_from_another_conversation(api, project, conversatio
     assert response.json()["error"]["param"] == "after"
 
 
-def test_it_rejects_an_after_naming_a_deleted_item(api, conversation, five):
+@pytest.mark.parametrize(("order", "expected"), [("asc", [3, 4]), ("desc", [1, 0])])
+def test_an_after_naming_a_deleted_item_continues_from_where_it_stood(api, conversation, five, order, expected):
     api.delete(f"/v1/conversations/{conversation.public_id}/items/{five[2]}")
-    response = api.get(url(conversation, after=five[2]))
+    response = api.get(url(conversation, after=five[2], order=order))
+    assert response.status_code == 200
+    assert ids(response) == [five[n] for n in expected]
+
+
+def test_an_id_deleted_then_reused_pages_from_the_live_item(api, conversation, five):
+    base = f"/v1/conversations/{conversation.public_id}/items"
+    api.delete(f"{base}/{five[1]}")
+    api.post(base, {"items": [{"type": "message", "role": "user", "content": "again", "id": five[1]}]}, format="json")
+    assert ids(api.get(url(conversation, after=five[1], order="asc"))) == []  # it is the newest now
+    assert ids(api.get(url(conversation, after=five[1])))[:2] == [five[4], five[3]]
+
+
+def test_a_deleted_item_of_another_conversation_is_no_cursor_here(api, project, conversation, five):
+    elsewhere = make_conversation(project, items=[{"role": "user", "content": "x"}])
+    gone = elsewhere.items.get().public_id
+    api.delete(f"/v1/conversations/{elsewhere.public_id}/items/{gone}")
+    response = api.get(url(conversation, after=gone))
     assert response.status_code == 400
     assert response.json()["error"]["param"] == "after"
 

@@ -49,7 +49,7 @@ def test_the_django_admin_works_under_the_policy(console, live_server, db):
     page.get_by_label("Username").fill("root")
     page.get_by_label("Password").fill("pw-root")
     page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("heading", name="Select conversation to change")).to_be_visible()
+    expect(page.get_by_role("heading", name="Select conversation to view")).to_be_visible()  # read-only there
     page.wait_for_load_state("networkidle")
     # The admin's pages link no favicon, so the browser asks for /favicon.ico: not a policy matter.
     console.errors[:] = [e for e in console.errors if "/favicon.ico" not in e]

@@ -296,11 +296,37 @@ def test_a_wrong_key_is_reported(upstream):
     assert f"{conversation_id}: failed: upstream answered 401" in err
 
 
-def test_a_copy_whose_last_item_is_gone_upstream_is_reported(upstream):
+def test_items_added_after_the_last_copied_item_was_deleted_upstream_are_still_copied(upstream):
+    """A Convoscope upstream keeps a deleted item's place as a cursor (spec §12), so the copy goes
+    on from there. (The deleted item stays in the copy: mirroring copies, it never deletes.)"""
     conversation_id = make_upstream(upstream, make_messages(3))
     run_mirror(upstream, conversation_id)
     with upstream.sdk() as sdk:
         sdk.conversations.items.delete(local_bodies(conversation_id)[-1]["id"], conversation_id=conversation_id)
+        sdk.conversations.items.create(conversation_id, items=[{"role": "user", "content": "after the delete"}])
+    run_mirror(upstream, conversation_id)
+    bodies = local_bodies(conversation_id)
+    assert len(bodies) == 4
+    assert bodies[-1]["content"][0]["text"] == "after the delete"
+
+
+def test_a_copy_whose_last_item_an_upstream_no_longer_knows_is_reported(upstream, monkeypatch):
+    """Servers that refuse a deleted item as `after` (400, param after): say so, copy nothing."""
+    conversation_id = make_upstream(upstream, make_messages(3))
+    run_mirror(upstream, conversation_id)
+
+    def answer(request):
+        if request.url.path.endswith("/items"):
+            return httpx2.Response(400, json={"error": {"message": "Invalid 'after'.", "type": "invalid_request_error",
+                                                        "param": "after", "code": None}})
+        return httpx2.Response(200, json={"id": conversation_id, "object": "conversation",
+                                          "created_at": 1700000000, "metadata": {}})
+
+    def make(base_url, api_key, *, max_retries, timeout):
+        return OpenAI(base_url=base_url, api_key=api_key, max_retries=0,
+                      http_client=openai.DefaultHttpxClient(transport=httpx2.MockTransport(answer)))
+
+    monkeypatch.setattr(mirror, "make_client", make)
     _, err = mirror_failing(upstream, conversation_id)
     assert "is gone upstream; delete the copy here and mirror it again" in err
     assert len(local_bodies(conversation_id)) == 3

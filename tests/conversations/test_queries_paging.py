@@ -69,7 +69,7 @@ def test_conversation_pages_order_by_creation_then_id(project):
     scope = Conversation.objects.for_project(project.pk)
 
     def fetch(order):
-        return lambda **kw: queries.conversation_page(conversations=scope, order=order, **kw)
+        return lambda **kw: queries.conversation_page(conversations=scope, project_id=project.pk, order=order, **kw)
 
     for limit in (1, 2, 10):
         assert walk(fetch("asc"), limit) == expected_asc

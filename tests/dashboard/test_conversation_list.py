@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from conversations import services
 from conversations.models import AuditEvent, Conversation, Item
 from tests.dashboard.helpers import (
     HX,
@@ -256,12 +257,22 @@ def test_more_results_from_htmx_answer_only_table_rows(viewer_client, project):
     assert "More results" not in fragment
 
 
-def test_a_stale_cursor_is_an_error_not_a_500(viewer_client, project):
-    response = viewer_client.get(URL, {"after": "conv_gone"})
+def test_a_cursor_naming_no_conversation_is_an_error_not_a_500(viewer_client, project):
+    response = viewer_client.get(URL, {"after": "conv_never_existed"})
     assert response.status_code == 200
-    assert "Those results changed since the page was loaded" in response.content.decode()
-    fragment = viewer_client.get(URL, {"after": "conv_gone"}, headers=HX).content.decode()
-    assert "Those results changed since the page was loaded" in fragment
+    assert "That page link names no conversation" in response.content.decode()
+    fragment = viewer_client.get(URL, {"after": "conv_never_existed"}, headers=HX).content.decode()
+    assert "That page link names no conversation" in fragment
+
+
+def test_more_results_continue_after_a_conversation_deleted_meanwhile(viewer_client, project):
+    conversations = [make_conversation(project) for _ in range(30)]
+    url = more_url(viewer_client.get(URL))
+    last_shown = conversations[5]  # the 25th newest: the first page's last row
+    assert f"after={last_shown.public_id}" in url
+    services.conversation_delete(conversation=last_shown, actor=services.SYSTEM)
+    response = viewer_client.get(url, headers=HX)
+    assert listed_conversations(response) == [c.public_id for c in reversed(conversations[:5])]
 
 
 # --- full page vs htmx ----------------------------------------------------------------------------

@@ -219,3 +219,22 @@ async def test_async_pages_can_be_awaited_and_walked_by_hand(async_sdk):
 
     assert [[item.id for item in page.data] for page in pages] == [ids[0:2], ids[2:4], ids[4:]]
     assert [page.has_more for page in pages] == [True, True, False]
+
+
+@pytest.mark.parametrize("order", ORDERS)
+def test_the_list_and_delete_loop_deletes_every_item(sdk, order):
+    """The loop from the SDK's README: each page's `after` names an item the loop just deleted."""
+    conversation_id, ids = _conversation_with(sdk, 25)
+    deleted = []
+    for item in sdk.conversations.items.list(conversation_id, limit=10, order=order):
+        sdk.conversations.items.delete(item.id, conversation_id=conversation_id)
+        deleted.append(item.id)
+    assert deleted == (ids if order == "asc" else ids[::-1])
+    assert list(sdk.conversations.items.list(conversation_id)) == []
+
+
+def test_a_cursor_that_never_named_an_item_is_still_refused(sdk):
+    conversation_id, _ = _conversation_with(sdk, 3)
+    with pytest.raises(BadRequestError) as error:
+        sdk.conversations.items.list(conversation_id, after="msg_never_existed")
+    assert error.value.param == "after"

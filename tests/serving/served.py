@@ -23,19 +23,12 @@ from pathlib import Path
 
 import httpx2 as httpx
 
-ROOT = Path(__file__).resolve().parents[2]
-WAIT_SECONDS = 60
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from tests.servers import ROOT, WAIT_SECONDS, free_port
 
 
 def clean_environment(**overrides: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("DJANGO_", "GUNICORN_", "WEB_CONCURRENCY", "CONVOSCOPE_"))}
+           if not k.startswith(("DJANGO_", "GUNICORN_", "WEB_CONCURRENCY", "CONVOSCOPE_", "REDIS_URL"))}
     env.update(DJANGO_DEBUG="0", DJANGO_SECURE="0", DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
                DJANGO_SECRET_KEY="served-test-" + "k" * 50, CONVOSCOPE_API_RATE_LIMIT="off")
     env.update(overrides)

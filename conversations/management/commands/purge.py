@@ -48,6 +48,8 @@ class Command(BaseCommand):
             on_batch=lambda conversations, items: progress.update(conversations),
         )
         progress.close()
+        if not dry_run:
+            services.tombstones_prune()
         if verbosity >= 2:
             if not cutoffs:
                 self.stdout.write("No project has a retention setting: nothing to do.")
