@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, models, transaction
+from django.db import DataError, IntegrityError, connection, models, transaction
 from django.utils import timezone
 
 from . import validators
@@ -290,8 +290,9 @@ def conversations_import(*, requests: list[ImportRequest], actor: Actor,
     The same rules and outcomes as one call each: every conversation is all or nothing and
     has its own audit event. Those not stored yet are written together in one transaction (one
     INSERT of conversations, one COPY of items, one INSERT of audit events); if that fails
-    because someone created one of them meanwhile, each is imported alone. Those that exist,
-    and a conversation repeated within the batch, are imported one by one.
+    (someone created one of them meanwhile, or the database refuses one of them), each is
+    imported alone, so only the one at fault is refused. Those that exist, and a conversation
+    repeated within the batch, are imported one by one.
     """
     results: list[ImportResult | DomainError | None] = [None] * len(requests)
     checked: list[tuple[int, _Checked]] = []
@@ -317,7 +318,7 @@ def conversations_import(*, requests: list[ImportRequest], actor: Actor,
         try:
             with transaction.atomic():
                 created = _create_many([check for _, check in fresh], actor=actor, source=source)
-        except IntegrityError:
+        except (IntegrityError, DataError):
             one_by_one = sorted(fresh + one_by_one, key=lambda pair: pair[0])
         else:
             for (index, _), result in zip(fresh, created, strict=True):
@@ -420,6 +421,10 @@ def _import_one(check: _Checked, *, actor: Actor, source: str) -> ImportResult:
         # Another writer created the same conversation (or item) between our check and insert.
         raise Conflict(f"Conversation '{public_id}' was written by someone else meanwhile; run again.",
                        param="id") from None
+    except DataError as exc:
+        # A value the rules let through but the database cannot hold: refuse this conversation alone.
+        reason = str(exc).strip().splitlines()[0].rstrip(".") if str(exc).strip() else type(exc).__name__
+        raise InvalidInput(f"The database refused this conversation: {reason}.") from None
 
 
 ITEM_COPY_COLUMNS = ("conversation_id", "public_id", "position", "type", "role", "status", "body", "text",
@@ -437,7 +442,8 @@ def _write_items(timelines: list[tuple[Conversation, list[validators.NormalizedI
         Item.objects.bulk_create(rows, batch_size=IMPORT_BATCH_ITEMS)
         return
     dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-    with connection.cursor() as cursor, cursor.cursor.copy(
+    # wrap_database_errors: psycopg's own errors (the COPY bypasses Django's cursor) become Django's.
+    with connection.wrap_database_errors, connection.cursor() as cursor, cursor.cursor.copy(
         f"COPY {Item._meta.db_table} ({', '.join(ITEM_COPY_COLUMNS)}) FROM STDIN"
     ) as copy:
         for conversation, items, first, times in timelines:
@@ -555,6 +561,8 @@ def project_get_or_create(*, name: str) -> Project:
     name = name.strip()
     if not name or len(name) > 100:
         raise InvalidInput("A project name is 1 to 100 characters.", param="project")
+    if not validators.storable(name):
+        raise InvalidInput(f"Invalid project name: it holds {validators.UNSTORABLE}.", param="project")
     project, _ = Project.objects.get_or_create(name=name)
     return project
 

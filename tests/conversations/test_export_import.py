@@ -387,3 +387,74 @@ def test_the_batch_service_answers_one_result_per_request_in_order(project):
     assert list(Conversation.objects.order_by("pk").values_list("public_id", "item_count")) == \
         [("conv_b0", 0), ("conv_b2", 2)]
     assert AuditEvent.objects.filter(action="conversation.import").count() == 2
+
+
+# --- input that must not break an import (issue 9) ------------------------------------------------
+
+
+def tool_line(n: int, arguments: str) -> str:
+    """A line whose one item carries `arguments` verbatim (a tool_search_call's arguments may be any JSON)."""
+    return ('{"id": "conv_import_' + str(n) + '", "project": "acme", "items": [{"type": "tool_search_call", '
+            '"id": "tsc_' + str(n) + '", "execution": "server", "arguments": ' + arguments + "}]}")
+
+
+def run_failing(*args) -> tuple[str, list[str]]:
+    """Run a command expected to end with exit status 1: its summary, and its stderr lines."""
+    err = StringIO()
+    with pytest.raises(CommandError) as failure:
+        call_command(*args, "--no-progress", stdout=StringIO(), stderr=err)
+    return str(failure.value), err.getvalue().splitlines()
+
+
+def test_nesting_up_to_the_limit_is_stored_and_one_level_more_is_refused(tmp_path, db):
+    from conversations.validators import MAX_JSON_DEPTH
+
+    # The line, the items array, the item and its arguments object hold the array four levels down.
+    deepest = MAX_JSON_DEPTH - 4
+    path = tmp_path / "deep.jsonl"
+    path.write_text(tool_line(1, '{"x": ' + "[" * deepest + "]" * deepest + "}") + "\n"
+                    + tool_line(2, '{"x": ' + "[" * (deepest + 1) + "]" * (deepest + 1) + "}") + "\n")
+
+    summary, report = run_failing("import_conversations", str(path))
+
+    assert list(Conversation.objects.values_list("public_id", flat=True)) == ["conv_import_1"]
+    assert report == [f"line 2 conv_import_2: Not valid JSON: nested more than {MAX_JSON_DEPTH} levels deep."]
+    out, _ = run("export_conversations")
+    assert json.loads(out)["items"][0]["arguments"] == json.loads('{"x": ' + "[" * deepest + "]" * deepest + "}")
+
+
+def test_when_the_database_refuses_a_batch_its_lines_are_written_one_by_one(tmp_path, db, monkeypatch):
+    from django.db import DataError
+
+    write_items = services._write_items
+
+    def refuse_conversation_5(timelines):
+        if any(conversation.public_id == "conv_import_5" for conversation, *_ in timelines):
+            raise DataError("invalid input syntax for type json")
+        write_items(timelines)
+
+    monkeypatch.setattr(services, "_write_items", refuse_conversation_5)
+    path = tmp_path / "ten.jsonl"
+    path.write_text("".join(good_line(n) + "\n" for n in range(1, 11)))
+
+    summary, report = run_failing("import_conversations", str(path))
+
+    assert Conversation.objects.count() == 9 and not Conversation.objects.filter(public_id="conv_import_5").exists()
+    assert Item.objects.count() == 18
+    assert report == ["line 5 conv_import_5: The database refused this conversation: "
+                      "invalid input syntax for type json."]
+    assert "9 created" in summary and "1 failed" in summary
+
+
+@pytest.mark.parametrize("when", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])
+def test_a_time_that_cannot_be_told_in_utc_is_refused(tmp_path, db, when):
+    path = tmp_path / "times.jsonl"
+    line = json.loads(good_line(2))
+    line["created_at"] = when
+    path.write_text(good_line(1) + "\n" + json.dumps(line) + "\n")
+
+    _, report = run_failing("import_conversations", str(path))
+
+    assert report == ["line 2 conv_import_2: Invalid 'created_at': expected an ISO-8601 time such as "
+                      "2026-03-01T09:30:00.123456+00:00. (created_at)"]
+    assert list(Conversation.objects.values_list("public_id", flat=True)) == ["conv_import_1"]
