@@ -496,6 +496,22 @@ def _import_into(conversation, after, updated_at, metadata, normalized, times) -
                         items_added=len(fresh))
 
 
+def statistics_refresh(*, conversations: int, items: int) -> None:
+    """Refresh the planner's statistics of the tables a bulk write filled (import_conversations),
+    now rather than when autovacuum next looks: exporting 200,000 items right after importing them
+    into an empty database took 24 s on the empty tables' estimates, 14-16 s after ANALYZE.
+    ANALYZE reads a sample of at most 30,000 rows per table, whatever its size. SQLite: PRAGMA
+    optimize, which analyzes only what needs it."""
+    tables = [model._meta.db_table for model, written in ((Conversation, conversations), (Item, items)) if written]
+    if not tables:
+        return
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"ANALYZE {', '.join(connection.ops.quote_name(table) for table in tables)}")
+        elif connection.vendor == "sqlite":
+            cursor.execute("PRAGMA optimize")
+
+
 @dataclass
 class PurgeResult:
     conversations: int = 0

@@ -559,3 +559,42 @@ def test_a_time_that_cannot_be_told_in_utc_is_refused(tmp_path, db, when):
     assert report == ["line 2 conv_import_2: Invalid 'created_at': expected an ISO-8601 time such as "
                       "2026-03-01T09:30:00.123456+00:00. (created_at)"]
     assert list(Conversation.objects.values_list("public_id", flat=True)) == ["conv_import_1"]
+
+
+def test_import_refreshes_the_planner_statistics_of_what_it_wrote(tmp_path, db):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def analyze_count(table):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_stat_clear_snapshot()")
+            cursor.execute("SELECT analyze_count FROM pg_stat_user_tables WHERE relname = %s", [table])
+            return cursor.fetchone()[0]
+
+    tables = [Conversation._meta.db_table, Item._meta.db_table]
+    postgres = connection.vendor == "postgresql"
+    before = [analyze_count(table) for table in tables] if postgres else None
+    path = tmp_path / "two.jsonl"
+    path.write_text(good_line(1) + "\n" + good_line(2) + "\n")
+
+    with CaptureQueriesContext(connection) as queries:
+        run("import_conversations", str(path))
+
+    statements = [query["sql"] for query in queries]
+    if postgres:
+        assert [analyze_count(table) for table in tables] == [count + 1 for count in before]
+        assert any(sql.startswith("ANALYZE") for sql in statements)
+    else:
+        assert "PRAGMA optimize" in statements
+
+
+def test_an_import_that_writes_nothing_analyzes_nothing(tmp_path, db):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    path = tmp_path / "one.jsonl"
+    path.write_text(good_line(1) + "\n")
+    run("import_conversations", str(path))
+    with CaptureQueriesContext(connection) as queries:
+        run("import_conversations", str(path))
+    assert not [q["sql"] for q in queries if q["sql"].startswith(("ANALYZE", "PRAGMA"))]

@@ -38,7 +38,7 @@ class Command(BaseCommand):
         "the same file again changes nothing; a later export of the same conversations only appends what is "
         "new. Memory holds one batch of lines (200 conversations or 5,000 items), whatever the file's size; a "
         "line longer than --max-line-bytes is skipped unread. A truncated or corrupt file keeps every line "
-        "before the damage."
+        "before the damage. ANALYZE (PostgreSQL) refreshes the planner's statistics of what was written."
     )
 
     def add_arguments(self, parser):
@@ -74,6 +74,8 @@ class Command(BaseCommand):
         try:
             with source:
                 outcomes, items_added, failed = self.import_lines(source, forced, progress, options["max_line_bytes"])
+            services.statistics_refresh(conversations=outcomes["created"] + outcomes["appended"] + outcomes["updated"],
+                                        items=items_added)
         finally:
             if postgres:
                 flush()
