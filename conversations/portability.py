@@ -31,6 +31,7 @@ from django.db.models import QuerySet
 from . import keyset
 from .errors import InvalidInput
 from .models import Item
+from .validators import parse_json
 
 FIELDS = ("id", "project", "created_at", "updated_at", "metadata", "items", "items_created_at")
 # Conversations read per query, and items fetched per query (a batch of conversations is cut
@@ -134,10 +135,7 @@ class ConversationRecord:
 
 def parse_line(line: str | bytes) -> ConversationRecord:
     """Read one line of the format; InvalidInput says what is wrong and where (`param`)."""
-    try:
-        data = json.loads(line)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"Not valid JSON: {exc}.", code="invalid_json") from None
+    data = parse_json(line)
     if not isinstance(data, dict):
         raise InvalidInput("Each line must be a JSON object (one conversation).", code="invalid_type")
     unknown = sorted(set(data) - set(FIELDS))
@@ -180,6 +178,12 @@ def _parse_time(value: Any, param: str) -> datetime:
         except ValueError:
             pass
         else:
-            return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+            parsed = parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+            try:
+                parsed.astimezone(UTC)  # 0001-01-01T00:00:00+01:00 is a time before year 1 in UTC
+            except OverflowError:
+                pass
+            else:
+                return parsed
     raise InvalidInput(f"Invalid '{param}': expected an ISO-8601 time such as 2026-03-01T09:30:00.123456+00:00.",
                        param=param, code="invalid_value")

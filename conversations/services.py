@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, models, transaction
+from django.db import DataError, IntegrityError, connection, models, transaction
 from django.utils import timezone
 
 from . import validators
@@ -308,8 +308,9 @@ def conversations_import(*, requests: list[ImportRequest], actor: Actor,
     The same rules and outcomes as one call each: every conversation is all or nothing and
     has its own audit event. Those not stored yet are written together in one transaction (one
     INSERT of conversations, one COPY of items, one INSERT of audit events); if that fails
-    because someone created one of them meanwhile, each is imported alone. Those that exist,
-    and a conversation repeated within the batch, are imported one by one.
+    (someone created one of them meanwhile, or the database refuses one of them), each is
+    imported alone, so only the one at fault is refused. Those that exist, and a conversation
+    repeated within the batch, are imported one by one.
     """
     results: list[ImportResult | DomainError | None] = [None] * len(requests)
     checked: list[tuple[int, _Checked]] = []
@@ -335,7 +336,7 @@ def conversations_import(*, requests: list[ImportRequest], actor: Actor,
         try:
             with transaction.atomic():
                 created = _create_many([check for _, check in fresh], actor=actor, source=source)
-        except IntegrityError:
+        except (IntegrityError, DataError):
             one_by_one = sorted(fresh + one_by_one, key=lambda pair: pair[0])
         else:
             for (index, _), result in zip(fresh, created, strict=True):
@@ -438,6 +439,10 @@ def _import_one(check: _Checked, *, actor: Actor, source: str) -> ImportResult:
         # Another writer created the same conversation (or item) between our check and insert.
         raise Conflict(f"Conversation '{public_id}' was written by someone else meanwhile; run again.",
                        param="id") from None
+    except DataError as exc:
+        # A value the rules let through but the database cannot hold: refuse this conversation alone.
+        reason = str(exc).strip().splitlines()[0].rstrip(".") if str(exc).strip() else type(exc).__name__
+        raise InvalidInput(f"The database refused this conversation: {reason}.") from None
 
 
 ITEM_COPY_COLUMNS = ("conversation_id", "public_id", "position", "type", "role", "status", "body", "text",
@@ -455,7 +460,8 @@ def _write_items(timelines: list[tuple[Conversation, list[validators.NormalizedI
         Item.objects.bulk_create(rows, batch_size=IMPORT_BATCH_ITEMS)
         return
     dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-    with connection.cursor() as cursor, cursor.cursor.copy(
+    # wrap_database_errors: psycopg's own errors (the COPY bypasses Django's cursor) become Django's.
+    with connection.wrap_database_errors, connection.cursor() as cursor, cursor.cursor.copy(
         f"COPY {Item._meta.db_table} ({', '.join(ITEM_COPY_COLUMNS)}) FROM STDIN"
     ) as copy:
         for conversation, items, first, times in timelines:
@@ -506,6 +512,22 @@ def _import_into(conversation, after, updated_at, metadata, normalized, times) -
     conversation.save(update_fields=["metadata", "updated_at", "next_position", "item_count"])
     return ImportResult(conversation=conversation, outcome="appended" if fresh else "updated",
                         items_added=len(fresh))
+
+
+def statistics_refresh(*, conversations: int, items: int) -> None:
+    """Refresh the planner's statistics of the tables a bulk write filled (import_conversations),
+    now rather than when autovacuum next looks: exporting 200,000 items right after importing them
+    into an empty database took 24 s on the empty tables' estimates, 14-16 s after ANALYZE.
+    ANALYZE reads a sample of at most 30,000 rows per table, whatever its size. SQLite: PRAGMA
+    optimize, which analyzes only what needs it."""
+    tables = [model._meta.db_table for model, written in ((Conversation, conversations), (Item, items)) if written]
+    if not tables:
+        return
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"ANALYZE {', '.join(connection.ops.quote_name(table) for table in tables)}")
+        elif connection.vendor == "sqlite":
+            cursor.execute("PRAGMA optimize")
 
 
 @dataclass

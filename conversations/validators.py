@@ -6,6 +6,8 @@ for that type, so whatever is stored is something the SDK parses back in strict 
 Upgrading the pinned `openai` package is how new item types arrive.
 """
 
+import json
+import math
 import typing
 from dataclasses import dataclass
 from functools import cache
@@ -56,6 +58,11 @@ TEXT_KEYS = frozenset(
      "pattern", "command", "commands", "stdout", "stderr", "diff", "revised_prompt", "reason", "result"}
 )
 NON_TEXT_KEYS = frozenset({"image_url", "file_data", "file_url", "encrypted_content", "id", "call_id"})
+# How deeply JSON may nest (the document itself is level 1). Every reader of a stored body - the
+# API's renderer, the console's pretty-printer, the export - handles this inside Python's
+# recursion limit with room to spare: they give up at about 880 levels, and so does the API's
+# parser (api/parsers.py, a RecursionError), so the API stores nothing much deeper either.
+MAX_JSON_DEPTH = 800
 
 
 # --- metadata --------------------------------------------------------------------------------
@@ -135,6 +142,50 @@ def validate_project_name(value: typing.Any, *, param: str = "project") -> str:
     if not storable(name):
         raise InvalidInput(f"A project name cannot hold {UNSTORABLE}.", param=param)
     return name
+
+
+# --- JSON ------------------------------------------------------------------------------------
+
+
+def parse_json(text: str | bytes) -> typing.Any:
+    """Strict JSON (import_conversations): no NaN or Infinity, which neither JSON nor PostgreSQL's
+    jsonb allows (nor numbers too large for a float, which Python would read as infinity), and
+    at most MAX_JSON_DEPTH levels of nesting. InvalidInput (code invalid_json) says what is wrong."""
+    try:
+        value = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+    except RecursionError:
+        raise InvalidInput(f"Not valid JSON: nested more than {MAX_JSON_DEPTH} levels deep.",
+                           code="invalid_json") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"Not valid JSON: {exc}.", code="invalid_json") from None
+    # Only a document with that many brackets can nest that deep (bytes.count is cheap; the walk is not).
+    opening = (b"[", b"{") if isinstance(text, bytes) else ("[", "{")
+    if text.count(opening[0]) + text.count(opening[1]) > MAX_JSON_DEPTH and _deeper_than(value, MAX_JSON_DEPTH):
+        raise InvalidInput(f"Not valid JSON: nested more than {MAX_JSON_DEPTH} levels deep.", code="invalid_json")
+    return value
+
+
+def _refuse_constant(name: str) -> typing.NoReturn:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"{text[:40]} is too large for a number")
+    return value
+
+
+def _deeper_than(value: typing.Any, limit: int) -> bool:
+    """True when arrays and objects nest more than `limit` levels (without recursion)."""
+    stack = [(value, 1)] if isinstance(value, dict | list) else []
+    while stack:
+        node, depth = stack.pop()
+        children = node.values() if isinstance(node, dict) else node
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
 
 
 # --- paging parameters -------------------------------------------------------------------------

@@ -387,3 +387,214 @@ def test_the_batch_service_answers_one_result_per_request_in_order(project):
     assert list(Conversation.objects.order_by("pk").values_list("public_id", "item_count")) == \
         [("conv_b0", 0), ("conv_b2", 2)]
     assert AuditEvent.objects.filter(action="conversation.import").count() == 2
+
+
+# --- input that must not break an import (issue 9) ------------------------------------------------
+
+
+def tool_line(n: int, arguments: str) -> str:
+    """A line whose one item carries `arguments` verbatim (a tool_search_call's arguments may be any JSON)."""
+    return ('{"id": "conv_import_' + str(n) + '", "project": "acme", "items": [{"type": "tool_search_call", '
+            '"id": "tsc_' + str(n) + '", "execution": "server", "arguments": ' + arguments + "}]}")
+
+
+def run_failing(*args) -> tuple[str, list[str]]:
+    """Run a command expected to end with exit status 1: its summary, and its stderr lines."""
+    err = StringIO()
+    with pytest.raises(CommandError) as failure:
+        call_command(*args, "--no-progress", stdout=StringIO(), stderr=err)
+    return str(failure.value), err.getvalue().splitlines()
+
+
+def test_bad_lines_among_800_good_ones_are_skipped_and_every_good_line_is_stored(tmp_path, db):
+    bad = {
+        150: tool_line(150, '{"x": NaN}'),
+        300: tool_line(300, '{"x": [1, Infinity]}'),
+        301: tool_line(301, '{"x": -Infinity}'),
+        302: tool_line(302, '{"x": 1e999}'),
+        450: tool_line(450, "[" * 10_000 + "]" * 10_000),
+        600: tool_line(600, '{"x": "' + "a" * 40_000 + '"}'),  # over --max-line-bytes
+        601: json.dumps({"id": "conv_nul", "project": "a\u0000b", "items": []}),
+    }
+    rows, good = [], []
+    for n in range(1, 808):
+        if n in bad:
+            rows.append(bad[n])
+        else:
+            rows.append(good_line(n))
+            good.append(f"conv_import_{n}")
+    assert len(good) == 800
+    path = tmp_path / "mixed.jsonl"
+    path.write_text("\n".join(rows) + "\n")
+
+    summary, report = run_failing("import_conversations", str(path), "--max-line-bytes", "32768")
+
+    assert "800 created" in summary and "7 failed" in summary
+    assert sorted(Conversation.objects.values_list("public_id", flat=True)) == sorted(good)
+    assert Item.objects.count() == 1600
+    assert [line.split(":")[0] for line in report] == [
+        "line 150 conv_import_150", "line 300 conv_import_300", "line 301 conv_import_301",
+        "line 302 conv_import_302", "line 450", "line 600", "line 601 conv_nul"]
+    assert "NaN" in report[0] and "Infinity" in report[1] and "-Infinity" in report[2]
+    assert "1e999" in report[3]
+    assert "nested more than" in report[4]
+    assert "Longer than 32768 bytes" in report[5] and "--max-line-bytes" in report[5]
+    assert "project" in report[6]
+
+
+def test_nesting_up_to_the_limit_is_stored_and_one_level_more_is_refused(tmp_path, db):
+    from conversations.validators import MAX_JSON_DEPTH
+
+    # The line, the items array, the item and its arguments object hold the array four levels down.
+    deepest = MAX_JSON_DEPTH - 4
+    path = tmp_path / "deep.jsonl"
+    path.write_text(tool_line(1, '{"x": ' + "[" * deepest + "]" * deepest + "}") + "\n"
+                    + tool_line(2, '{"x": ' + "[" * (deepest + 1) + "]" * (deepest + 1) + "}") + "\n")
+
+    summary, report = run_failing("import_conversations", str(path))
+
+    assert list(Conversation.objects.values_list("public_id", flat=True)) == ["conv_import_1"]
+    assert report == [f"line 2 conv_import_2: Not valid JSON: nested more than {MAX_JSON_DEPTH} levels deep."]
+    out, _ = run("export_conversations")
+    assert json.loads(out)["items"][0]["arguments"] == json.loads('{"x": ' + "[" * deepest + "]" * deepest + "}")
+
+
+def test_a_line_over_the_size_limit_is_skipped_without_reading_it_whole(tmp_path, db):
+    import tracemalloc
+
+    path = tmp_path / "huge.jsonl"
+    with open(path, "w") as file:
+        file.write(good_line(1) + "\n")
+        file.write(tool_line(2, '{"x": "' + "a" * (32 * 1024 * 1024) + '"}') + "\n")
+        file.write(good_line(3) + "\n")
+
+    tracemalloc.start()
+    try:
+        summary, report = run_failing("import_conversations", str(path), "--max-line-bytes", "4096")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+
+    assert peak < 8 * 1024 * 1024  # the line is 32 MiB
+    assert sorted(Conversation.objects.values_list("public_id", flat=True)) == ["conv_import_1", "conv_import_3"]
+    assert report == ["line 2: Longer than 4096 bytes; give a larger --max-line-bytes to import it."]
+    assert "2 created" in summary and "1 failed" in summary
+
+
+def test_a_line_of_exactly_the_size_limit_is_read(tmp_path, db):
+    line = good_line(1)
+    path = tmp_path / "exact.jsonl"
+    path.write_text(line + "\n" + good_line(2) + "\n" + line)
+    run("import_conversations", str(path), "--max-line-bytes", str(len(line)))
+    assert Conversation.objects.count() == 2
+
+
+def test_the_line_size_limit_must_be_a_positive_number(tmp_path, db):
+    path = tmp_path / "one.jsonl"
+    path.write_text(good_line(1) + "\n")
+    with pytest.raises(CommandError, match="max-line-bytes"):
+        run("import_conversations", str(path), "--max-line-bytes", "0")
+
+
+def test_a_truncated_gzip_file_keeps_every_line_before_the_cut(tmp_path, db):
+    import gzip
+    import zlib
+
+    whole = gzip.compress("".join(good_line(n, items=3) + "\n" for n in range(1, 801)).encode(), mtime=0)
+    cut = whole[: len(whole) * 2 // 3]
+    before_the_cut = zlib.decompressobj(wbits=31).decompress(cut).count(b"\n")
+    assert 300 < before_the_cut < 800
+    path = tmp_path / "cut.jsonl.gz"
+    path.write_bytes(cut)
+
+    summary, report = run_failing("import_conversations", str(path))
+
+    assert Conversation.objects.count() == before_the_cut
+    assert Conversation.objects.filter(public_id=f"conv_import_{before_the_cut}").exists()
+    assert report == [f"line {before_the_cut + 1}: The file is truncated or corrupt (Compressed file ended before "
+                      "the end-of-stream marker was reached); nothing after this was read."]
+    assert f"{before_the_cut} created" in summary and "1 failed" in summary
+
+
+def test_a_file_that_is_not_gzip_is_reported_as_corrupt(tmp_path, db):
+    path = tmp_path / "plain.jsonl.gz"
+    path.write_text(good_line(1) + "\n")
+    _, report = run_failing("import_conversations", str(path))
+    assert report[0].startswith("line 1: The file is truncated or corrupt (Not a gzipped file")
+    assert Conversation.objects.count() == 0
+
+
+def test_when_the_database_refuses_a_batch_its_lines_are_written_one_by_one(tmp_path, db, monkeypatch):
+    from django.db import DataError
+
+    write_items = services._write_items
+
+    def refuse_conversation_5(timelines):
+        if any(conversation.public_id == "conv_import_5" for conversation, *_ in timelines):
+            raise DataError("invalid input syntax for type json")
+        write_items(timelines)
+
+    monkeypatch.setattr(services, "_write_items", refuse_conversation_5)
+    path = tmp_path / "ten.jsonl"
+    path.write_text("".join(good_line(n) + "\n" for n in range(1, 11)))
+
+    summary, report = run_failing("import_conversations", str(path))
+
+    assert Conversation.objects.count() == 9 and not Conversation.objects.filter(public_id="conv_import_5").exists()
+    assert Item.objects.count() == 18
+    assert report == ["line 5 conv_import_5: The database refused this conversation: "
+                      "invalid input syntax for type json."]
+    assert "9 created" in summary and "1 failed" in summary
+
+
+@pytest.mark.parametrize("when", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])
+def test_a_time_that_cannot_be_told_in_utc_is_refused(tmp_path, db, when):
+    path = tmp_path / "times.jsonl"
+    line = json.loads(good_line(2))
+    line["created_at"] = when
+    path.write_text(good_line(1) + "\n" + json.dumps(line) + "\n")
+
+    _, report = run_failing("import_conversations", str(path))
+
+    assert report == ["line 2 conv_import_2: Invalid 'created_at': expected an ISO-8601 time such as "
+                      "2026-03-01T09:30:00.123456+00:00. (created_at)"]
+    assert list(Conversation.objects.values_list("public_id", flat=True)) == ["conv_import_1"]
+
+
+def test_import_refreshes_the_planner_statistics_of_what_it_wrote(tmp_path, db):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def analyze_count(table):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_stat_clear_snapshot()")
+            cursor.execute("SELECT analyze_count FROM pg_stat_user_tables WHERE relname = %s", [table])
+            return cursor.fetchone()[0]
+
+    tables = [Conversation._meta.db_table, Item._meta.db_table]
+    postgres = connection.vendor == "postgresql"
+    before = [analyze_count(table) for table in tables] if postgres else None
+    path = tmp_path / "two.jsonl"
+    path.write_text(good_line(1) + "\n" + good_line(2) + "\n")
+
+    with CaptureQueriesContext(connection) as queries:
+        run("import_conversations", str(path))
+
+    statements = [query["sql"] for query in queries]
+    if postgres:
+        assert [analyze_count(table) for table in tables] == [count + 1 for count in before]
+        assert any(sql.startswith("ANALYZE") for sql in statements)
+    else:
+        assert "PRAGMA optimize" in statements
+
+
+def test_an_import_that_writes_nothing_analyzes_nothing(tmp_path, db):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    path = tmp_path / "one.jsonl"
+    path.write_text(good_line(1) + "\n")
+    run("import_conversations", str(path))
+    with CaptureQueriesContext(connection) as queries:
+        run("import_conversations", str(path))
+    assert not [q["sql"] for q in queries if q["sql"].startswith(("ANALYZE", "PRAGMA"))]

@@ -1,9 +1,12 @@
+import argparse
 import gzip
 import json
 import os
 import sys
 import time
+import zlib
 from collections import Counter
+from collections.abc import Iterator
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
@@ -11,7 +14,7 @@ from django.utils import timezone
 from tqdm import tqdm
 
 from conversations import services
-from conversations.errors import DomainError
+from conversations.errors import DomainError, InvalidInput
 from conversations.models import Project
 from conversations.portability import parse_line
 
@@ -20,6 +23,9 @@ MAX_REPORTED_ERRORS = 50
 # fewer when they hold this many items. Memory holds one batch.
 BATCH_LINES = 200
 BATCH_ITEMS = 5000
+# A longer line is refused unread (--max-line-bytes), skipped a chunk at a time.
+MAX_LINE_BYTES = 64 * 1024 * 1024
+SKIP_CHUNK_BYTES = 1024 * 1024
 IMPORTER = services.Actor(label="command:import_conversations")
 
 
@@ -30,13 +36,18 @@ class Command(BaseCommand):
         "checked by the same rules as the API. Each conversation is all or nothing: a bad line is reported "
         "with its number and nothing of it is stored; the others go on (exit status 1 at the end). Importing "
         "the same file again changes nothing; a later export of the same conversations only appends what is "
-        "new. Memory holds one batch of lines (200 conversations or 5,000 items), whatever the file's size."
+        "new. Memory holds one batch of lines (200 conversations or 5,000 items), whatever the file's size; a "
+        "line longer than --max-line-bytes is skipped unread. A truncated or corrupt file keeps every line "
+        "before the damage. ANALYZE (PostgreSQL) refreshes the planner's statistics of what was written."
     )
 
     def add_arguments(self, parser):
         parser.add_argument("file", metavar="FILE", help="a .jsonl file (or .jsonl.gz), or - for standard input")
         parser.add_argument("--project", help="put every conversation into this project (created if missing) "
                                               "instead of the project named on each line")
+        parser.add_argument("--max-line-bytes", type=_positive_int, default=MAX_LINE_BYTES, metavar="BYTES",
+                            help="refuse (report and skip) a line longer than this, without reading it into "
+                                 f"memory (default {MAX_LINE_BYTES}, 64 MiB)")
         parser.add_argument("--no-progress", action="store_true", help="no progress bar (none anyway when "
                                                                        "standard error is not a terminal)")
 
@@ -62,7 +73,9 @@ class Command(BaseCommand):
                 cursor.execute("SET synchronous_commit TO off")
         try:
             with source:
-                outcomes, items_added, failed = self.import_lines(source, forced, progress)
+                outcomes, items_added, failed = self.import_lines(source, forced, progress, options["max_line_bytes"])
+            services.statistics_refresh(conversations=outcomes["created"] + outcomes["appended"] + outcomes["updated"],
+                                        items=items_added)
         finally:
             if postgres:
                 flush()
@@ -81,7 +94,8 @@ class Command(BaseCommand):
             raise CommandError(summary)
         self.stdout.write(summary)
 
-    def import_lines(self, source, forced: Project | None, progress) -> tuple[Counter[str], int, int]:
+    def import_lines(self, source, forced: Project | None, progress,
+                     max_line_bytes: int = MAX_LINE_BYTES) -> tuple[Counter[str], int, int]:
         """Read, check and write the lines, a batch at a time (services.conversations_import)."""
         projects: dict[str, Project] = {}
         outcomes: Counter[str] = Counter()
@@ -112,8 +126,10 @@ class Command(BaseCommand):
                     items_added += result.items_added
             batch.clear()
 
-        for number, raw in enumerate(source, start=1):
-            progress.update(len(raw))
+        for number, raw in read_lines(source, max_line_bytes, progress):
+            if isinstance(raw, DomainError):  # too long, or the file is damaged here
+                batch.append((number, b"", raw))
+                continue
             if not raw.strip():
                 continue
             try:
@@ -154,6 +170,46 @@ class Command(BaseCommand):
         return cache[name]
 
 
+def read_lines(source, max_line_bytes: int, progress) -> Iterator[tuple[int, bytes | DomainError]]:
+    """The file's lines, numbered from 1, each at most `max_line_bytes` long (without its newline):
+    a longer one is skipped a chunk at a time and given as the InvalidInput saying so. Where the
+    file is damaged (a truncated or corrupt .gz, a read error), the InvalidInput saying so, and no
+    more lines."""
+    number = 0
+    while True:
+        number += 1
+        try:
+            raw = source.readline(max_line_bytes + 1)
+            progress.update(len(raw))
+            too_long = len(raw) > max_line_bytes and not raw.endswith(b"\n")
+            if too_long:
+                raw = b""
+                while chunk := source.readline(SKIP_CHUNK_BYTES):
+                    progress.update(len(chunk))
+                    if chunk.endswith(b"\n"):
+                        break
+        except (EOFError, OSError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
+            yield number, InvalidInput(f"The file is truncated or corrupt ({exc}); nothing after this was read.")
+            return
+        if too_long:
+            yield number, InvalidInput(f"Longer than {max_line_bytes} bytes; give a larger --max-line-bytes to "
+                                       "import it.")
+        elif raw:
+            yield number, raw
+        else:
+            return
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive number of bytes, not {text!r}")
+    return value
+
+
 def flush() -> None:
     """Wait until every earlier commit of this session is on disk: a synchronous commit of a
     transaction that has an id flushes the write-ahead log up to its own commit record, which
@@ -167,8 +223,8 @@ def flush() -> None:
 def _id_of(raw: bytes) -> str:
     """The conversation id a line names, for error messages ("" when it has none)."""
     try:
-        data = json.loads(raw)
-    except ValueError:
+        data = json.loads(raw)  # lenient: a line refused for a NaN still names its conversation
+    except (ValueError, RecursionError):
         return ""
     value = data.get("id") if isinstance(data, dict) else None
     return value[:80] if isinstance(value, str) else ""
