@@ -121,6 +121,17 @@ def test_deeply_nested_json_is_a_400(api, conversation):
     assert rows() == before
 
 
+@pytest.mark.parametrize("depth", [850, 900])  # parsed by Python, but past what the API can render back
+def test_json_nested_past_the_domains_limit_is_a_400_not_a_500(api, conversation, depth):
+    raw = ('{"items": [{"type": "function_call", "call_id": "c1", "name": "f", "arguments": "{}", "id": "fc_1", '
+           '"status": "completed", "extra": ' + "[" * depth + "]" * depth + "}]}")
+    before = rows()
+    response = api.post(f"/v1/conversations/{conversation.public_id}/items", data=raw, content_type="application/json")
+    assert_error(response, 400, code="invalid_json")
+    assert "nested more than" in response.json()["error"]["message"]
+    assert rows() == before
+
+
 def test_nan_is_not_json(api, conversation):
     raw = '{"items": [{"type": "tool_search_call", "execution": "server", "arguments": {"x": NaN}}]}'
     response = api.post(f"/v1/conversations/{conversation.public_id}/items", data=raw, content_type="application/json")
