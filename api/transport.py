@@ -1,11 +1,21 @@
-"""Bandwidth for /v1: gzip, never for the console."""
+"""Browsers and bandwidth for /v1: CORS (django-cors-headers) and gzip, neither ever for the console."""
 
+from corsheaders.conf import conf as cors_conf
+from corsheaders.middleware import CorsMiddleware
 from django.middleware.gzip import GZipMiddleware
 
 from .middleware import API_PREFIX
 
 # Smaller bodies are sent as they are: below about a kilobyte gzip saves a few hundred bytes at best.
 GZIP_MIN_BYTES = 1024
+
+
+class ApiCorsMiddleware(CorsMiddleware):
+    """django-cors-headers under /v1 (CORS_URLS_REGEX), and only once CONVOSCOPE_CORS_ORIGINS names an
+    origin: without one, /v1 answers exactly as it did before CORS existed (an OPTIONS is a 405)."""
+
+    def is_enabled(self, request) -> bool:
+        return bool(cors_conf.CORS_ALLOWED_ORIGINS) and super().is_enabled(request)
 
 
 class ApiGZipMiddleware(GZipMiddleware):
