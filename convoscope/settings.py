@@ -5,6 +5,7 @@ A malformed value stops start-up with ImproperlyConfigured rather than being gue
 """
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -49,6 +50,28 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [part.strip() for part in raw.split(",") if part.strip()]
 
 
+def env_origins(name: str) -> list[str]:
+    """Comma-separated web origins, each exactly as a browser sends it in `Origin`: scheme://host[:port]."""
+    origins = []
+    for raw in env_list(name, []):
+        try:
+            url = urlsplit(raw)
+            port = url.port
+        except ValueError:
+            url = port = None
+        origin = None
+        if url is not None and url.scheme in {"http", "https"} and url.hostname:
+            host = f"[{url.hostname}]" if ":" in url.hostname else url.hostname
+            origin = f"{url.scheme}://{host}" + (f":{port}" if port else "")
+        if origin is None or raw.rstrip("/").lower() != origin or port == {"http": 80, "https": 443}[url.scheme]:
+            raise ImproperlyConfigured(
+                f'{name} must be comma-separated origins like "https://app.example.com" (http or https, a host, '
+                f"a port only if not the default, no path), not {raw!r}"
+            )
+        origins.append(origin)
+    return origins
+
+
 DEBUG = env_bool("DJANGO_DEBUG", False)
 SECRET_KEY = env("DJANGO_SECRET_KEY")
 if not SECRET_KEY:
@@ -73,6 +96,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "csp",
+    "corsheaders",
     "conversations",
     "api",
     "dashboard",
@@ -80,6 +104,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "api.middleware.RequestIdMiddleware",
+    "api.transport.ApiGZipMiddleware",
+    "api.transport.ApiCorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -251,6 +277,24 @@ def env_rate(name: str, default: str) -> str | None:
 
 # Requests per API key (api/throttling.py); over it, 429 with retry-after.
 CONVOSCOPE_API_RATE_LIMIT = env_rate("CONVOSCOPE_API_RATE_LIMIT", "1200/minute")
+
+# CORS (api/transport.py): pages from these origins may call /v1 from a browser (the SDK's browser
+# build needs `dangerouslyAllowBrowser`); none by default. Preflights are answered before any key
+# is checked. The console and /api are never cross-origin; no cookies are involved (no credentials).
+CORS_ALLOWED_ORIGINS = env_origins("CONVOSCOPE_CORS_ORIGINS")
+CORS_URLS_REGEX = r"^/v1/"
+CORS_ALLOW_METHODS = ["GET", "POST", "DELETE"]
+# What the openai SDKs send (Python and Node; the stainless headers describe the client), and
+# Idempotency-Key for retried writes.
+CORS_ALLOW_HEADERS = [
+    "accept", "authorization", "content-type", "user-agent", "idempotency-key",
+    "openai-organization", "openai-project", "openai-beta",
+    "x-stainless-arch", "x-stainless-async", "x-stainless-lang", "x-stainless-os", "x-stainless-package-version",
+    "x-stainless-runtime", "x-stainless-runtime-version", "x-stainless-retry-count", "x-stainless-read-timeout",
+    "x-stainless-timeout", "x-stainless-helper-method", "x-stainless-raw-response",
+]
+# What the SDKs read: `_request_id`, and whether and when to retry.
+CORS_EXPOSE_HEADERS = ["x-request-id", "retry-after", "x-should-retry"]
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.ApiKeyAuthentication"],

@@ -263,6 +263,24 @@ def test_an_unsupported_method_is_a_405(api, project, method, path):
     assert method.upper() in error["message"]
 
 
+@pytest.mark.parametrize(("path", "allow"), [
+    ("/v1/conversations", "GET, POST, HEAD"),
+    ("/v1/conversations/{conversation}", "GET, POST, DELETE, HEAD"),
+    ("/v1/conversations/{conversation}/items", "GET, POST, HEAD"),
+    ("/v1/conversations/{conversation}/items/{item}", "GET, DELETE, HEAD"),
+])
+def test_options_is_a_405_like_any_unsupported_method(api, conversation, path, allow):
+    """Not DRF's metadata document: OPTIONS is not part of the API (a browser's CORS preflight is
+    answered before DRF, see test_cors.py), and `Allow` lists what is."""
+    item = append_messages(conversation, 1)[0]
+    url = path.format(conversation=conversation.public_id, item=item.public_id)
+    response = api.options(url)
+    error = assert_error(response, 405, code="method_not_allowed")
+    assert "OPTIONS" in error["message"]
+    assert response["Allow"] == allow
+    assert api.put(url, {}, format="json")["Allow"] == allow
+
+
 @pytest.mark.parametrize("path", ["/v1/nothing", "/v1/conversation", "/v1/conversations/conv_x/items/msg_x/extra",
                                   "/v1/responses"])
 def test_an_unknown_url_under_v1_is_a_json_404(api, project, path):

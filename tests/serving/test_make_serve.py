@@ -8,6 +8,7 @@
   alone (400 `incomplete_body`).
 - A chunked upload reaches Django whole.
 - What nginx refuses itself answers in OpenAI's error shape under /v1.
+- Django's gzip and CORS answers (issue 10) reach the client through nginx as Django sent them.
 """
 
 import json
@@ -35,6 +36,7 @@ def _nginx():
             pytest.fail(f"CONVOSCOPE_REQUIRE_NGINX is set but {reason}", pytrace=False)
         pytest.skip(reason)
 
+APP_ORIGIN = "https://app.example.com"
 CLIENT_TIMEOUT = 2  # seconds of silence before nginx gives up on a request (10 in production)
 ATTACK_SECONDS = float(os.environ.get("CONVOSCOPE_SLOW_CLIENT_SECONDS", 60))
 
@@ -50,7 +52,7 @@ def database(django_db_setup, django_db_blocker):
 
 @pytest.fixture(scope="module")
 def served(database):
-    server = Served(database, CONVOSCOPE_CLIENT_TIMEOUT=str(CLIENT_TIMEOUT))
+    server = Served(database, CONVOSCOPE_CLIENT_TIMEOUT=str(CLIENT_TIMEOUT), CONVOSCOPE_CORS_ORIGINS=APP_ORIGIN)
     yield server
     server.stop()
 
@@ -157,6 +159,32 @@ def test_curl_with_transfer_encoding_chunked_is_stored(served):
     )
     assert json.loads(result.stdout)["metadata"] == {"marker": "chunked-curl"}
     assert served.stored("chunked-curl") == 1
+
+
+# -- browsers and bandwidth -----------------------------------------------------------------------
+
+def test_gzip_and_cors_pass_through_nginx(served):
+    with served.client() as client:
+        client.headers.update({"Accept-Encoding": "gzip", "Origin": APP_ORIGIN})
+        items = [{"role": "user", "content": f"{n} " + "where is my order? " * 40} for n in range(20)]
+        created = client.post("/v1/conversations", json={"items": items, "metadata": {"marker": "gzip"}})
+        assert created.status_code == 200, created.text
+        listed = client.get(f"/v1/conversations/{created.json()['id']}/items", params={"order": "asc"})
+        console = client.get("/accounts/login/")
+    preflight = httpx.options(served.base + "/v1/conversations", headers={  # as a browser sends it: no key
+        "Origin": APP_ORIGIN, "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization, content-type, x-stainless-lang"})
+    assert listed.headers["content-encoding"] == "gzip"
+    assert "accept-encoding" in listed.headers["vary"].lower()
+    assert listed.num_bytes_downloaded < len(listed.content) / 5
+    assert [item["content"][0]["text"] for item in listed.json()["data"]] == [item["content"] for item in items]
+    assert listed.headers["access-control-allow-origin"] == APP_ORIGIN
+    assert preflight.status_code == 200
+    assert preflight.headers["access-control-allow-origin"] == APP_ORIGIN
+    assert "x-stainless-lang" in preflight.headers["access-control-allow-headers"]
+    assert console.status_code == 200
+    assert "content-encoding" not in console.headers
+    assert "access-control-allow-origin" not in console.headers
 
 
 # -- what nginx refuses itself -------------------------------------------------------------------
