@@ -213,6 +213,18 @@ def test_requests_refused_before_django_answer_in_the_openai_shape(served, head,
     assert error["message"]
 
 
+def test_an_encoded_slash_in_an_id_reaches_no_other_route_through_nginx(served):
+    """nginx passes the request line on as the client wrote it, so Django still sees the %2F."""
+    with served.client() as client:
+        conversation = client.post("/v1/conversations", json={"items": [{"role": "user", "content": "hi"}],
+                                                               "metadata": {"marker": "slash"}}).json()
+        item_id = client.get(f"/v1/conversations/{conversation['id']}/items").json()["data"][0]["id"]
+        response = client.delete(f"/v1/conversations/{conversation['id']}%2Fitems%2F{item_id}")
+        assert response.status_code == 404
+        assert response.json()["error"]["code"] == "unknown_url"
+        assert client.get(f"/v1/conversations/{conversation['id']}/items/{item_id}").status_code == 200
+
+
 def test_the_console_gets_a_text_page_for_the_same_refusals(served):
     raw = served.raw_request(f"GET /accounts/login/ HTTP/1.1\nHost: 127.0.0.1\nX-Big: {'a' * 9000}\n")
     head, _, body = raw.partition(b"\r\n\r\n")
