@@ -6,10 +6,13 @@ for that type, so whatever is stored is something the SDK parses back in strict 
 Upgrading the pinned `openai` package is how new item types arrive.
 """
 
+import collections.abc
+import types
 import typing
 from dataclasses import dataclass
 from functools import cache
 
+import typing_extensions
 from openai.types.conversations import ConversationItem
 from openai.types.responses import response_input_item_param
 from pydantic import BaseModel, TypeAdapter, ValidationError
@@ -120,6 +123,25 @@ def validate_metadata_pair(key: typing.Any, value: typing.Any, *, param: str = "
             f"values may have at most {MAX_METADATA_VALUE_CHARS} characters.",
             param=param, code="string_above_max_length",
         )
+
+
+# --- unknown parameters ------------------------------------------------------------------------
+
+
+MAX_PARAM_NAME_CHARS = 256
+
+
+def unknown_parameter(param: str) -> InvalidInput:
+    """OpenAI's answer to a key it does not know: 400 `unknown_parameter` naming it (spec §12)."""
+    return InvalidInput(f"Unknown parameter: '{_short(param)}'.", param=param[:MAX_PARAM_NAME_CHARS],
+                        code="unknown_parameter")
+
+
+def reject_unknown_parameters(names: typing.Iterable[str], allowed: typing.Container[str]) -> None:
+    """Body or query parameters: the first name not in `allowed` raises."""
+    for name in names:
+        if name not in allowed:
+            raise unknown_parameter(name)
 
 
 # --- projects --------------------------------------------------------------------------------
@@ -264,6 +286,9 @@ def normalize_item(item: typing.Any, *, param: str) -> NormalizedItem:
         )
     body = dict(item)
     body["type"] = item_type
+    unknown = _unknown_field(body, _item_shapes(), param)
+    if unknown is not None:
+        raise unknown_parameter(unknown)
     if "id" in body and body["id"] is not None:
         if not isinstance(body["id"], str) or not ids.CLIENT_ID_RE.match(body["id"]):
             raise InvalidInput(
@@ -338,6 +363,122 @@ def extract_text(body: dict) -> str:
 
 
 # --- helpers ---------------------------------------------------------------------------------
+
+
+# The SDK's types as shapes for finding unknown keys: a model or TypedDict class, a list of
+# shapes, a map to shapes (any key), or ANY (free-form JSON: `object`, `Any`). Scalars have none.
+ANY = "any"
+
+
+def _unknown_field(value: typing.Any, shapes: tuple, path: str) -> str | None:
+    """The dotted path of the first key no shape declares (`items[0].content[1].colour`), or None.
+
+    A value is checked against every shape that could describe it (the SDK's input and output
+    types alike): a key is known when any of them declares it. Objects with a `type` are checked
+    against the classes whose `type` allows that value. Values of the wrong kind are left to the
+    type check that follows, which names them better."""
+    if ANY in shapes:
+        return None
+    if isinstance(value, dict):
+        maps = [shape[1] for shape in shapes if isinstance(shape, tuple) and shape[0] == "map"]
+        if maps:
+            inner = tuple(s for group in maps for s in group)
+            for key, child in value.items():
+                found = _unknown_field(child, inner, f"{path}.{key}")
+                if found:
+                    return found
+            return None
+        classes = [shape for shape in shapes if isinstance(shape, type)]
+        if not classes:
+            return None
+        if isinstance(value.get("type"), str):
+            declaring = [cls for cls in classes if "type" in _fields(cls)]
+            if not declaring:
+                return f"{path}.type"
+            classes = [cls for cls in declaring if _type_allows(cls, value["type"])]
+            if not classes:
+                return None  # an unsupported `type`: the type check names it
+        for key, child in value.items():
+            declared = [_fields(cls)[key] for cls in classes if key in _fields(cls)]
+            if not declared:
+                return f"{path}.{key}"
+            found = _unknown_field(child, tuple(s for group in declared for s in group), f"{path}.{key}")
+            if found:
+                return found
+        return None
+    if isinstance(value, list):
+        lists = [shape[1] for shape in shapes if isinstance(shape, tuple) and shape[0] == "list"]
+        inner = tuple(s for group in lists for s in group)
+        for index, element in enumerate(value):
+            found = _unknown_field(element, inner, f"{path}[{index}]")
+            if found:
+                return found
+    return None
+
+
+@cache
+def _item_shapes() -> tuple:
+    """Every input member and every output model: `_unknown_field` picks by `type`."""
+    inputs = typing.get_args(response_input_item_param.ResponseInputItemParam)
+    return tuple(dict.fromkeys((*inputs, *output_models().values())))
+
+
+@cache
+def _fields(cls: type) -> dict[str, tuple]:
+    """A model's or TypedDict's keys as sent on the wire (aliases, e.g. `async`), with their shapes."""
+    if issubclass(cls, BaseModel):
+        return {(field.alias or name): _shapes(field.annotation) for name, field in cls.model_fields.items()}
+    hints = typing_extensions.get_type_hints(cls, include_extras=True)
+    return {name: _shapes(annotation) for name, annotation in hints.items()}
+
+
+def _shapes(annotation: typing.Any) -> tuple:
+    if annotation is typing.Any or annotation is object:
+        return (ANY,)
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin in (typing.Annotated, typing_extensions.Required, typing_extensions.NotRequired,
+                  typing_extensions.ReadOnly):
+        return _shapes(args[0])
+    if origin in (typing.Union, types.UnionType):
+        return tuple(dict.fromkeys(shape for arg in args for shape in _shapes(arg)))
+    if origin in (dict, collections.abc.Mapping):
+        return (("map", _shapes(args[1]) if len(args) == 2 else (ANY,)),)
+    if origin in (list, tuple, set, collections.abc.Iterable, collections.abc.Sequence) or (
+            getattr(origin, "__name__", "") == "SequenceNotStr"):
+        return (("list", _shapes(args[0]) if args else (ANY,)),)
+    if isinstance(annotation, type) and (issubclass(annotation, BaseModel)
+                                         or typing_extensions.is_typeddict(annotation)):
+        return (annotation,)
+    if isinstance(annotation, type) and issubclass(annotation, dict):
+        return (("map", (ANY,)),)
+    return ()  # a scalar or a Literal
+
+
+def _type_allows(cls: type, value: typing.Any) -> bool:
+    """Whether a class's `type` field accepts `value`: one of its Literal values, or any string."""
+    literals = _type_literals(cls)
+    return literals is None or value in literals
+
+
+@cache
+def _type_literals(cls: type) -> frozenset | None:
+    if issubclass(cls, BaseModel):
+        annotation = cls.model_fields["type"].annotation
+    else:
+        annotation = typing_extensions.get_type_hints(cls, include_extras=True)["type"]
+    values: set = set()
+    pending = [annotation]
+    while pending:
+        current = pending.pop()
+        origin = typing.get_origin(current)
+        if origin is typing.Literal:
+            values.update(typing.get_args(current))
+        elif origin is not None:
+            pending.extend(typing.get_args(current))
+        elif current is str:
+            return None
+    return frozenset(values)
 
 
 def _text_part(role: typing.Any, text: str) -> dict:
