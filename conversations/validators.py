@@ -43,6 +43,22 @@ UNSUPPORTED_ITEM_TYPES = {
     "item_reference": "Items of type 'item_reference' are not supported by this server; send the item itself.",
     "compaction_trigger": "Items of type 'compaction_trigger' are not supported by this server.",
 }
+# Output fields the SDKs' input types let a client leave out, and what a stored item says instead.
+# (`status` is filled for every type that has one; see normalize_item.)
+OUTPUT_DEFAULTS = {
+    "tool_search_call": {"execution": "server"},
+    "tool_search_output": {"execution": "server"},
+}
+# Fields the Node SDK declares required-but-nullable (`environment: … | null`) where the Python
+# models leave them optional: returned as null when absent, so a typed Node client sees each one.
+# Dotted names reach into nested objects. tests/sdk/test_node_types.py holds every returned item
+# to the Node SDK's declarations, so a field missing here fails there.
+NULL_WHEN_ABSENT = {
+    "shell_call": ("environment", "action.max_output_length", "action.timeout_ms"),
+    "shell_call_output": ("max_output_length",),
+    "tool_search_call": ("call_id",),
+    "tool_search_output": ("call_id",),
+}
 # Longest string accepted per key (spec §7); every other string is capped at 10 MiB.
 DEFAULT_STRING_CAP = 10_485_760
 STRING_CAPS = {
@@ -300,6 +316,8 @@ def normalize_item(item: typing.Any, *, param: str) -> NormalizedItem:
     output = output_models()[item_type]
     if "status" in output.model_fields and body.get("status") is None:
         body["status"] = "completed"
+    for name, default in OUTPUT_DEFAULTS.get(item_type, {}).items():
+        body.setdefault(name, default)
 
     _check_against(_input_adapter(body), body, param)
     if item_type == "message" and body.get("role") == "assistant" and isinstance(body.get("content"), list):
@@ -310,6 +328,7 @@ def normalize_item(item: typing.Any, *, param: str) -> NormalizedItem:
         # Fields the output model requires but allows to be null (e.g. image_generation_call.result).
         if field.is_required() and name not in body and _allows_none(field.annotation):
             body[name] = None
+    body = _with_nulls(body)
     _check_sizes(body, param, item_type)
     _check_against(_output_adapter(item_type), body, param)
 
@@ -324,7 +343,9 @@ def normalize_item(item: typing.Any, *, param: str) -> NormalizedItem:
 
 
 def item_for_output(body: dict, include: frozenset[str]) -> dict:
-    """The stored body as the API returns it: two fields only when `include` asks for them."""
+    """The stored body as the API returns it: two fields only when `include` asks for them, and
+    the Node SDK's required-but-nullable fields as null (items stored before they were filled)."""
+    body = _with_nulls(body)
     item_type = body.get("type")
     if item_type == "reasoning" and "reasoning.encrypted_content" not in include and "encrypted_content" in body:
         body = {k: v for k, v in body.items() if k != "encrypted_content"}
@@ -363,6 +384,37 @@ def extract_text(body: dict) -> str:
 
 
 # --- helpers ---------------------------------------------------------------------------------
+
+
+def _with_nulls(body: dict) -> dict:
+    """`body` with each NULL_WHEN_ABSENT field of its type present (a copy when one is added)."""
+    names = NULL_WHEN_ABSENT.get(body.get("type"), ())
+    if all(_has_path(body, name) for name in names):
+        return body
+    body = dict(body)
+    for name in names:
+        *parents, leaf = name.split(".")
+        target = body
+        for parent in parents:
+            if not isinstance(target.get(parent), dict):
+                target = None
+                break
+            target[parent] = target = dict(target[parent])
+        if target is not None:
+            target.setdefault(leaf, None)
+    return body
+
+
+def _has_path(body: dict, name: str) -> bool:
+    """True when the dotted field is present, or cannot be (a parent is absent or not an object)."""
+    current: typing.Any = body
+    for part in name.split("."):
+        if not isinstance(current, dict):
+            return True
+        if part not in current:
+            return False
+        current = current[part]
+    return True
 
 
 # The SDK's types as shapes for finding unknown keys: a model or TypedDict class, a list of

@@ -12,7 +12,7 @@ import pytest
 from openai import BadRequestError
 from openai.types.conversations import ConversationItem, ConversationItemList
 
-from tests.conftest import ITEM_EXAMPLES
+from tests.conftest import ITEM_EXAMPLES, with_node_nulls
 from tests.sdk.helpers import numbered_messages, texts
 
 VALID = ITEM_EXAMPLES["valid_inputs"]
@@ -51,7 +51,7 @@ def round_trip_problems(sent: dict, got) -> list[str]:
         return [f"{label}: parsed as {type(got).__name__}, expected {expected_class.__name__}"]
     returned = got.to_dict(mode="json")
     problems = []
-    for key, value in sent.items():
+    for key, value in with_node_nulls({"type": _type(sent), **sent}).items():
         if key == "content" and isinstance(value, str):
             value = _normalised_content(sent["role"], value)
         if returned.get(key, "<absent>") != value:
