@@ -40,7 +40,9 @@ INCLUDABLE = frozenset(
     }
 )
 UNSUPPORTED_ITEM_TYPES = {
-    "item_reference": "Items of type 'item_reference' are not supported by this server; send the item itself.",
+    # The API resolves references (services.resolve_item_references) before items get here; import
+    # and mirror bring whole timelines, where a reference has nothing to point at.
+    "item_reference": "Items of type 'item_reference' are not supported here; send the item itself.",
     "compaction_trigger": "Items of type 'compaction_trigger' are not supported by this server.",
 }
 # Output fields the SDKs' input types let a client leave out, and what a stored item says instead.
@@ -268,6 +270,26 @@ def validate_items(items: typing.Any, *, param: str = "items", allow_empty: bool
             )
         seen.add(item.public_id)
     return normalized
+
+
+def is_item_reference(item: typing.Any) -> bool:
+    """`{"type": "item_reference", "id": …}`, or `{"id": …}` alone: the SDKs' ItemReference has an
+    optional `type`, and nothing else in the input union is an object with only an `id`."""
+    if not isinstance(item, dict):
+        return False
+    if item.get("type") == "item_reference":
+        return True
+    return "id" in item and item.get("type") is None and set(item) <= {"id", "type"}
+
+
+def validate_item_reference(item: dict, *, param: str) -> str:
+    """The id an item reference names, once the reference itself is well formed."""
+    body = {**item, "type": "item_reference"}
+    unknown = _unknown_field(body, _item_shapes(), param)
+    if unknown is not None:
+        raise unknown_parameter(unknown)
+    _check_against(_adapter("item_reference"), body, param)
+    return body["id"]
 
 
 def validate_conversation_id(value: typing.Any, *, param: str = "id") -> str:

@@ -56,6 +56,12 @@ def test_every_invalid_example_is_refused_with_a_param(case):
     assert error.param.startswith("items[0]")
 
 
+def test_an_item_reference_is_refused_where_nothing_resolves_it():
+    """Import and mirror bring whole timelines; only the API resolves references (services)."""
+    error = error_of({"type": "item_reference", "id": "msg_abc"})
+    assert (error.param, error.code) == ("items[0].type", "unsupported_value")
+
+
 def test_string_content_becomes_input_text_for_users():
     body = validators.normalize_item({"role": "user", "content": "hi"}, param="items[0]").body
     assert body["content"] == [{"type": "input_text", "text": "hi"}]

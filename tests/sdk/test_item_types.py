@@ -214,3 +214,17 @@ def test_an_unknown_include_value_is_a_400(sdk):
         sdk.conversations.items.retrieve(item_id, conversation_id=conversation.id, include=["everything"])
 
     assert raised.value.param == "include"
+
+
+def test_an_item_reference_appends_a_copy_the_sdk_parses(sdk):
+    source = sdk.conversations.create(items=[{"type": "message", "id": "msg_source", "role": "user", "content": "hi"}])
+    target = sdk.conversations.create()
+    created = sdk.conversations.items.create(target.id, items=[{"type": "item_reference", "id": "msg_source"}])
+    copy = created.data[0]
+    assert type(copy) is SDK_ITEM_CLASSES["message"]
+    assert copy.id != "msg_source" and copy.content[0].text == "hi"
+    assert [item.id for item in sdk.conversations.items.list(source.id)] == ["msg_source"]
+
+    with pytest.raises(BadRequestError) as raised:
+        sdk.conversations.items.create(target.id, items=[{"type": "item_reference", "id": "msg_nowhere"}])
+    assert (raised.value.param, raised.value.code) == ("items[0].id", "not_found")
