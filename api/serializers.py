@@ -1,9 +1,11 @@
 """Wire shapes. Input serializers check the body's outline (the domain checks the rules);
 output serializers own `object` and unix-second timestamps."""
 
+from collections.abc import Mapping
+
 from rest_framework import serializers
 
-from conversations.validators import item_for_output
+from conversations.validators import item_for_output, reject_unknown_parameters
 
 
 class UnixTimestampField(serializers.Field):
@@ -11,16 +13,25 @@ class UnixTimestampField(serializers.Field):
         return int(value.timestamp())
 
 
-class ConversationCreateInput(serializers.Serializer):
+class StrictInput(serializers.Serializer):
+    """A body with a key this serializer does not declare is refused, never silently dropped."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, Mapping):
+            reject_unknown_parameters(data.keys(), self.fields)
+        return super().to_internal_value(data)
+
+
+class ConversationCreateInput(StrictInput):
     items = serializers.JSONField(required=False, allow_null=True)
     metadata = serializers.JSONField(required=False, allow_null=True)
 
 
-class ConversationUpdateInput(serializers.Serializer):
+class ConversationUpdateInput(StrictInput):
     metadata = serializers.JSONField(allow_null=True)
 
 
-class ItemsCreateInput(serializers.Serializer):
+class ItemsCreateInput(StrictInput):
     items = serializers.JSONField()
 
 

@@ -5,7 +5,7 @@ from rest_framework import viewsets
 from rest_framework.response import Response
 
 from conversations import queries, services, validators
-from conversations.filters import ConversationFilter
+from conversations.filters import METADATA_PARAM, ConversationFilter
 from conversations.models import Conversation
 
 from .pagination import list_envelope, page_params
@@ -26,6 +26,10 @@ def _body(serializer_class, request) -> dict:
     return serializer.validated_data
 
 
+PAGE_PARAMETERS = ("after", "limit", "order")
+INCLUDE_PARAMETERS = ("include[]", "include")  # the SDKs send include[]=…
+
+
 def _include(request) -> frozenset[str]:
     """`include[]=a&include[]=b` (what the SDK sends) or plain repeated `include=a`."""
     values = request.query_params.getlist("include[]") + request.query_params.getlist("include")
@@ -37,6 +41,17 @@ class ProjectScopedViewSet(viewsets.ViewSet):
     # metadata document: a browser's CORS preflight is answered before DRF (api/transport.py).
     http_method_names = [method for method in viewsets.ViewSet.http_method_names if method != "options"]
 
+    # The query parameters each action takes; any other is refused (spec §12).
+    query_parameters: dict[str, tuple[str, ...]] = {}
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)  # authentication first: a stranger learns nothing
+        validators.reject_unknown_parameters(self.query_parameter_names(request),
+                                             self.query_parameters.get(self.action, ()))
+
+    def query_parameter_names(self, request):
+        return request.query_params.keys()
+
     @property
     def actor(self) -> services.Actor:
         return services.Actor.for_api_key(self.request.auth)
@@ -47,6 +62,12 @@ class ProjectScopedViewSet(viewsets.ViewSet):
 
 @extend_schema_view(**CONVERSATION_OPERATIONS)
 class ConversationViewSet(ProjectScopedViewSet):
+    query_parameters = {"list": (*PAGE_PARAMETERS, *ConversationFilter.base_filters)}
+
+    def query_parameter_names(self, request):
+        # The search's metadata[KEY]=VALUE filters: any key (filters.metadata_pairs checks them).
+        return [name for name in request.query_params if not METADATA_PARAM.match(name)]
+
     def list(self, request):
         params = page_params(request.query_params)
         scope = Conversation.objects.for_project(request.auth.project_id)
@@ -79,6 +100,12 @@ class ConversationViewSet(ProjectScopedViewSet):
 
 @extend_schema_view(**ITEM_OPERATIONS)
 class ConversationItemViewSet(ProjectScopedViewSet):
+    query_parameters = {
+        "list": (*PAGE_PARAMETERS, *INCLUDE_PARAMETERS),
+        "create": INCLUDE_PARAMETERS,
+        "retrieve": INCLUDE_PARAMETERS,
+    }
+
     def list(self, request, conversation_id):
         params = page_params(request.query_params)
         include = _include(request)

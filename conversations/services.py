@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import DataError, IntegrityError, connection, models, transaction
 from django.utils import timezone
 
-from . import validators
+from . import ids, validators
 from .errors import Conflict, DomainError, InvalidInput, NotFound
 from .models import TOMBSTONE_DAYS, ApiKey, AuditEvent, Conversation, DeletedConversation, DeletedItem, Item, Project
 
@@ -124,11 +124,49 @@ def _item_rows(conversation: Conversation, normalized: list[validators.Normalize
     ]
 
 
+def resolve_item_references(items: Any, *, project_id: int, conversation: Conversation | None = None) -> Any:
+    """`items` with each item reference replaced by a copy of the stored item it names (spec §12).
+
+    The id is looked up in the project: in the conversation being appended to first, then in the
+    project's others (client-supplied ids are unique per conversation only, so an id found in
+    several others is ambiguous). A copy has a new id; everything else is the stored item, fields
+    that `include` hides too. An id no item of this project has is a 400 naming it, whether it is
+    missing or another project's. One query, whatever the number of references."""
+    if not isinstance(items, list) or not any(validators.is_item_reference(item) for item in items):
+        return items
+    wanted = {index: validators.validate_item_reference(item, param=f"items[{index}]")
+              for index, item in enumerate(items) if validators.is_item_reference(item)}
+    found: dict[str, dict[int, dict]] = {}
+    stored = (Item.objects.where(conversation__project_id=project_id, public_id__in=sorted(set(wanted.values())))
+              .values_list("public_id", "conversation_id", "body"))
+    for public_id, conversation_pk, body in stored:
+        found.setdefault(public_id, {})[conversation_pk] = body
+    resolved = list(items)
+    for index, public_id in wanted.items():
+        bodies = found.get(public_id, {})
+        if conversation is not None and conversation.pk in bodies:
+            body = bodies[conversation.pk]
+        elif len(bodies) == 1:
+            body = next(iter(bodies.values()))
+        elif not bodies:
+            raise InvalidInput(f"No item found with id '{public_id}' in this project.",
+                               param=f"items[{index}].id", code="not_found")
+        else:
+            raise InvalidInput(
+                f"The id '{public_id}' names items of several conversations of this project; "
+                "send the item itself instead of a reference.",
+                param=f"items[{index}].id", code="ambiguous_reference",
+            )
+        resolved[index] = {**body, "id": ids.new_item_id(body["type"])}
+    return resolved
+
+
 def conversation_create(
     *, project: Project, actor: Actor, items: Any = None, metadata: Any = None
 ) -> tuple[Conversation, list[Item]]:
     """Create a conversation, optionally with up to 20 first items, all or nothing."""
     clean_metadata = validators.validate_metadata(metadata)
+    items = resolve_item_references(items, project_id=project.pk)
     normalized = validators.validate_items(items if items is not None else [])
     with transaction.atomic():
         conversation = Conversation(project=project, metadata=clean_metadata)
@@ -195,6 +233,7 @@ def conversation_delete(*, conversation: Conversation, actor: Actor) -> None:
 
 def items_append(*, conversation: Conversation, actor: Actor, items: Any) -> list[Item]:
     """Append 1..20 items at the end of the timeline, all or nothing, in input order."""
+    items = resolve_item_references(items, project_id=conversation.project_id, conversation=conversation)
     normalized = validators.validate_items(items, allow_empty=False)
     with transaction.atomic():
         locked = _locked(conversation)

@@ -6,12 +6,15 @@ for that type, so whatever is stored is something the SDK parses back in strict 
 Upgrading the pinned `openai` package is how new item types arrive.
 """
 
+import collections.abc
 import json
 import math
+import types
 import typing
 from dataclasses import dataclass
 from functools import cache
 
+import typing_extensions
 from openai.types.conversations import ConversationItem
 from openai.types.responses import response_input_item_param
 from pydantic import BaseModel, TypeAdapter, ValidationError
@@ -39,8 +42,26 @@ INCLUDABLE = frozenset(
     }
 )
 UNSUPPORTED_ITEM_TYPES = {
-    "item_reference": "Items of type 'item_reference' are not supported by this server; send the item itself.",
+    # The API resolves references (services.resolve_item_references) before items get here; import
+    # and mirror bring whole timelines, where a reference has nothing to point at.
+    "item_reference": "Items of type 'item_reference' are not supported here; send the item itself.",
     "compaction_trigger": "Items of type 'compaction_trigger' are not supported by this server.",
+}
+# Output fields the SDKs' input types let a client leave out, and what a stored item says instead.
+# (`status` is filled for every type that has one; see normalize_item.)
+OUTPUT_DEFAULTS = {
+    "tool_search_call": {"execution": "server"},
+    "tool_search_output": {"execution": "server"},
+}
+# Fields the Node SDK declares required-but-nullable (`environment: … | null`) where the Python
+# models leave them optional: returned as null when absent, so a typed Node client sees each one.
+# Dotted names reach into nested objects. tests/sdk/test_node_types.py holds every returned item
+# to the Node SDK's declarations, so a field missing here fails there.
+NULL_WHEN_ABSENT = {
+    "shell_call": ("environment", "action.max_output_length", "action.timeout_ms"),
+    "shell_call_output": ("max_output_length",),
+    "tool_search_call": ("call_id",),
+    "tool_search_output": ("call_id",),
 }
 # Longest string accepted per key (spec §7); every other string is capped at 10 MiB.
 DEFAULT_STRING_CAP = 10_485_760
@@ -127,6 +148,25 @@ def validate_metadata_pair(key: typing.Any, value: typing.Any, *, param: str = "
             f"values may have at most {MAX_METADATA_VALUE_CHARS} characters.",
             param=param, code="string_above_max_length",
         )
+
+
+# --- unknown parameters ------------------------------------------------------------------------
+
+
+MAX_PARAM_NAME_CHARS = 256
+
+
+def unknown_parameter(param: str) -> InvalidInput:
+    """OpenAI's answer to a key it does not know: 400 `unknown_parameter` naming it (spec §12)."""
+    return InvalidInput(f"Unknown parameter: '{_short(param)}'.", param=param[:MAX_PARAM_NAME_CHARS],
+                        code="unknown_parameter")
+
+
+def reject_unknown_parameters(names: typing.Iterable[str], allowed: typing.Container[str]) -> None:
+    """Body or query parameters: the first name not in `allowed` raises."""
+    for name in names:
+        if name not in allowed:
+            raise unknown_parameter(name)
 
 
 # --- projects --------------------------------------------------------------------------------
@@ -283,6 +323,26 @@ def validate_items(items: typing.Any, *, param: str = "items", allow_empty: bool
     return normalized
 
 
+def is_item_reference(item: typing.Any) -> bool:
+    """`{"type": "item_reference", "id": …}`, or `{"id": …}` alone: the SDKs' ItemReference has an
+    optional `type`, and nothing else in the input union is an object with only an `id`."""
+    if not isinstance(item, dict):
+        return False
+    if item.get("type") == "item_reference":
+        return True
+    return "id" in item and item.get("type") is None and set(item) <= {"id", "type"}
+
+
+def validate_item_reference(item: dict, *, param: str) -> str:
+    """The id an item reference names, once the reference itself is well formed."""
+    body = {**item, "type": "item_reference"}
+    unknown = _unknown_field(body, _item_shapes(), param)
+    if unknown is not None:
+        raise unknown_parameter(unknown)
+    _check_against(_adapter("item_reference"), body, param)
+    return body["id"]
+
+
 def validate_conversation_id(value: typing.Any, *, param: str = "id") -> str:
     """A conversation id kept from another store (import, mirror): 1 to 64 URL-safe characters."""
     if not isinstance(value, str) or not ids.IMPORTED_CONVERSATION_ID_RE.match(value):
@@ -315,6 +375,9 @@ def normalize_item(item: typing.Any, *, param: str) -> NormalizedItem:
         )
     body = dict(item)
     body["type"] = item_type
+    unknown = _unknown_field(body, _item_shapes(), param)
+    if unknown is not None:
+        raise unknown_parameter(unknown)
     if "id" in body and body["id"] is not None:
         if not isinstance(body["id"], str) or not ids.CLIENT_ID_RE.match(body["id"]):
             raise InvalidInput(
@@ -326,6 +389,8 @@ def normalize_item(item: typing.Any, *, param: str) -> NormalizedItem:
     output = output_models()[item_type]
     if "status" in output.model_fields and body.get("status") is None:
         body["status"] = "completed"
+    for name, default in OUTPUT_DEFAULTS.get(item_type, {}).items():
+        body.setdefault(name, default)
 
     _check_against(_input_adapter(body), body, param)
     if item_type == "message" and body.get("role") == "assistant" and isinstance(body.get("content"), list):
@@ -336,6 +401,7 @@ def normalize_item(item: typing.Any, *, param: str) -> NormalizedItem:
         # Fields the output model requires but allows to be null (e.g. image_generation_call.result).
         if field.is_required() and name not in body and _allows_none(field.annotation):
             body[name] = None
+    body = _with_nulls(body)
     _check_sizes(body, param, item_type)
     _check_against(_output_adapter(item_type), body, param)
 
@@ -350,7 +416,9 @@ def normalize_item(item: typing.Any, *, param: str) -> NormalizedItem:
 
 
 def item_for_output(body: dict, include: frozenset[str]) -> dict:
-    """The stored body as the API returns it: two fields only when `include` asks for them."""
+    """The stored body as the API returns it: two fields only when `include` asks for them, and
+    the Node SDK's required-but-nullable fields as null (items stored before they were filled)."""
+    body = _with_nulls(body)
     item_type = body.get("type")
     if item_type == "reasoning" and "reasoning.encrypted_content" not in include and "encrypted_content" in body:
         body = {k: v for k, v in body.items() if k != "encrypted_content"}
@@ -389,6 +457,153 @@ def extract_text(body: dict) -> str:
 
 
 # --- helpers ---------------------------------------------------------------------------------
+
+
+def _with_nulls(body: dict) -> dict:
+    """`body` with each NULL_WHEN_ABSENT field of its type present (a copy when one is added)."""
+    names = NULL_WHEN_ABSENT.get(body.get("type"), ())
+    if all(_has_path(body, name) for name in names):
+        return body
+    body = dict(body)
+    for name in names:
+        *parents, leaf = name.split(".")
+        target = body
+        for parent in parents:
+            if not isinstance(target.get(parent), dict):
+                target = None
+                break
+            target[parent] = target = dict(target[parent])
+        if target is not None:
+            target.setdefault(leaf, None)
+    return body
+
+
+def _has_path(body: dict, name: str) -> bool:
+    """True when the dotted field is present, or cannot be (a parent is absent or not an object)."""
+    current: typing.Any = body
+    for part in name.split("."):
+        if not isinstance(current, dict):
+            return True
+        if part not in current:
+            return False
+        current = current[part]
+    return True
+
+
+# The SDK's types as shapes for finding unknown keys: a model or TypedDict class, a list of
+# shapes, a map to shapes (any key), or ANY (free-form JSON: `object`, `Any`). Scalars have none.
+ANY = "any"
+
+
+def _unknown_field(value: typing.Any, shapes: tuple, path: str) -> str | None:
+    """The dotted path of the first key no shape declares (`items[0].content[1].colour`), or None.
+
+    A value is checked against every shape that could describe it (the SDK's input and output
+    types alike): a key is known when any of them declares it. Objects with a `type` are checked
+    against the classes whose `type` allows that value. Values of the wrong kind are left to the
+    type check that follows, which names them better."""
+    if ANY in shapes:
+        return None
+    if isinstance(value, dict):
+        maps = [shape[1] for shape in shapes if isinstance(shape, tuple) and shape[0] == "map"]
+        if maps:
+            inner = tuple(s for group in maps for s in group)
+            for key, child in value.items():
+                found = _unknown_field(child, inner, f"{path}.{key}")
+                if found:
+                    return found
+            return None
+        classes = [shape for shape in shapes if isinstance(shape, type)]
+        if not classes:
+            return None
+        if isinstance(value.get("type"), str):
+            declaring = [cls for cls in classes if "type" in _fields(cls)]
+            if not declaring:
+                return f"{path}.type"
+            classes = [cls for cls in declaring if _type_allows(cls, value["type"])]
+            if not classes:
+                return None  # an unsupported `type`: the type check names it
+        for key, child in value.items():
+            declared = [_fields(cls)[key] for cls in classes if key in _fields(cls)]
+            if not declared:
+                return f"{path}.{key}"
+            found = _unknown_field(child, tuple(s for group in declared for s in group), f"{path}.{key}")
+            if found:
+                return found
+        return None
+    if isinstance(value, list):
+        lists = [shape[1] for shape in shapes if isinstance(shape, tuple) and shape[0] == "list"]
+        inner = tuple(s for group in lists for s in group)
+        for index, element in enumerate(value):
+            found = _unknown_field(element, inner, f"{path}[{index}]")
+            if found:
+                return found
+    return None
+
+
+@cache
+def _item_shapes() -> tuple:
+    """Every input member and every output model: `_unknown_field` picks by `type`."""
+    inputs = typing.get_args(response_input_item_param.ResponseInputItemParam)
+    return tuple(dict.fromkeys((*inputs, *output_models().values())))
+
+
+@cache
+def _fields(cls: type) -> dict[str, tuple]:
+    """A model's or TypedDict's keys as sent on the wire (aliases, e.g. `async`), with their shapes."""
+    if issubclass(cls, BaseModel):
+        return {(field.alias or name): _shapes(field.annotation) for name, field in cls.model_fields.items()}
+    hints = typing_extensions.get_type_hints(cls, include_extras=True)
+    return {name: _shapes(annotation) for name, annotation in hints.items()}
+
+
+def _shapes(annotation: typing.Any) -> tuple:
+    if annotation is typing.Any or annotation is object:
+        return (ANY,)
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin in (typing.Annotated, typing_extensions.Required, typing_extensions.NotRequired,
+                  typing_extensions.ReadOnly):
+        return _shapes(args[0])
+    if origin in (typing.Union, types.UnionType):
+        return tuple(dict.fromkeys(shape for arg in args for shape in _shapes(arg)))
+    if origin in (dict, collections.abc.Mapping):
+        return (("map", _shapes(args[1]) if len(args) == 2 else (ANY,)),)
+    if origin in (list, tuple, set, collections.abc.Iterable, collections.abc.Sequence) or (
+            getattr(origin, "__name__", "") == "SequenceNotStr"):
+        return (("list", _shapes(args[0]) if args else (ANY,)),)
+    if isinstance(annotation, type) and (issubclass(annotation, BaseModel)
+                                         or typing_extensions.is_typeddict(annotation)):
+        return (annotation,)
+    if isinstance(annotation, type) and issubclass(annotation, dict):
+        return (("map", (ANY,)),)
+    return ()  # a scalar or a Literal
+
+
+def _type_allows(cls: type, value: typing.Any) -> bool:
+    """Whether a class's `type` field accepts `value`: one of its Literal values, or any string."""
+    literals = _type_literals(cls)
+    return literals is None or value in literals
+
+
+@cache
+def _type_literals(cls: type) -> frozenset | None:
+    if issubclass(cls, BaseModel):
+        annotation = cls.model_fields["type"].annotation
+    else:
+        annotation = typing_extensions.get_type_hints(cls, include_extras=True)["type"]
+    values: set = set()
+    pending = [annotation]
+    while pending:
+        current = pending.pop()
+        origin = typing.get_origin(current)
+        if origin is typing.Literal:
+            values.update(typing.get_args(current))
+        elif origin is not None:
+            pending.extend(typing.get_args(current))
+        elif current is str:
+            return None
+    return frozenset(values)
 
 
 def _text_part(role: typing.Any, text: str) -> dict:

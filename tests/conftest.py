@@ -11,6 +11,30 @@ from tests.factories import make_api_key, make_project
 
 ITEM_EXAMPLES = json.loads((Path(__file__).parent / "fixtures" / "item_examples.json").read_text())
 
+# Fields the Node SDK declares required-but-nullable that a client may leave out: an item is
+# returned with each of them, null when it was not sent (tests/sdk/test_node_types.py).
+NODE_NULLS = {
+    "shell_call": {"environment": None, "action": {"max_output_length": None, "timeout_ms": None}},
+    "shell_call_output": {"max_output_length": None},
+    "tool_search_call": {"call_id": None},
+    "tool_search_output": {"call_id": None},
+}
+
+
+def with_node_nulls(item: dict) -> dict:
+    """`item` (a dict with its `type`) with the NODE_NULLS it lacks, as the server returns it."""
+    def merge(value: dict, nulls: dict) -> dict:
+        merged = dict(value)
+        for key, null in nulls.items():
+            if isinstance(null, dict):
+                if isinstance(merged.get(key), dict):
+                    merged[key] = merge(merged[key], null)
+            else:
+                merged.setdefault(key, null)
+        return merged
+
+    return merge(item, NODE_NULLS.get(item.get("type"), {}))
+
 
 def pytest_collection_modifyitems(config, items):
     for item in items:

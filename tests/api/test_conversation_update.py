@@ -72,11 +72,15 @@ def test_it_leaves_the_items_alone(api, project):
     assert Item.objects.filter(conversation=conversation).count() == 3
 
 
-def test_it_ignores_items_in_the_body(api, project):
-    conversation = make_conversation(project)
+def test_it_refuses_items_in_the_body(api, project):
+    """Items are not an update parameter: 400 `unknown_parameter` (spec §12), nothing written."""
+    conversation = make_conversation(project, metadata={"a": "1"})
     response = api.post(url(conversation), {"metadata": {}, "items": [{"role": "user", "content": "x"}]}, format="json")
-    assert response.status_code == 200
+    assert response.status_code == 400
+    assert (response.json()["error"]["param"], response.json()["error"]["code"]) == ("items", "unknown_parameter")
     assert Item.objects.filter(conversation=conversation).count() == 0
+    conversation.refresh_from_db()
+    assert conversation.metadata == {"a": "1"}
 
 
 def test_it_audits_which_keys_changed_but_never_their_values(api, project, api_key):

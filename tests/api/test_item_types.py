@@ -8,7 +8,7 @@ from openai.types.conversations import ConversationItem
 from pydantic import TypeAdapter
 
 from conversations.models import AuditEvent, Conversation, Item
-from tests.conftest import ITEM_EXAMPLES
+from tests.conftest import ITEM_EXAMPLES, with_node_nulls
 from tests.factories import make_conversation
 
 # Output types with no `status` field in the SDK's ConversationItem union (spec §5.2, "Status" column "–").
@@ -46,7 +46,7 @@ def expected_item(sent: dict) -> dict:
             expected["content"] = [{"type": "output_text", "text": expected["content"], "annotations": []}]
         else:
             expected["content"] = [{"type": "input_text", "text": expected["content"]}]
-    return expected
+    return with_node_nulls(expected)
 
 
 def assert_round_trip(returned: dict, sent: dict) -> None:
@@ -259,3 +259,55 @@ def test_compaction_encrypted_content_is_always_returned(api, project):
     assert created["encrypted_content"] == "OPAQUE"
     for returned in item_responses(api, conversation, "cmp_x", ""):
         assert returned["encrypted_content"] == "OPAQUE"
+
+
+# --- optional fields the SDKs allow to leave out ------------------------------------------------
+
+
+@pytest.mark.parametrize("item", [
+    {"type": "tool_search_call", "arguments": {"query": "weather"}},
+    {"type": "tool_search_output", "tools": []},
+], ids=["tool_search_call", "tool_search_output"])
+def test_a_tool_search_item_without_execution_is_stored_as_server_executed(api, project, item):
+    conversation = make_conversation(project)
+    response = api.post(f"/v1/conversations/{conversation.public_id}/items", {"items": [item]}, format="json")
+    assert response.status_code == 200, response.json()
+    created = response.json()["data"][0]
+    assert (created["execution"], created["call_id"], created["status"]) == ("server", None, "completed")
+    assert SDK_ITEM.validate_python(created).type == item["type"]
+
+
+def test_a_shell_call_returns_the_fields_the_node_sdk_requires_as_null(api, project):
+    conversation = make_conversation(project)
+    items = [
+        {"type": "shell_call", "call_id": "call_1", "action": {"commands": ["ls"]}},
+        {"type": "shell_call_output", "call_id": "call_1",
+         "output": [{"stdout": "a", "stderr": "", "outcome": {"type": "exit", "exit_code": 0}}]},
+    ]
+    created = api.post(f"/v1/conversations/{conversation.public_id}/items", {"items": items},
+                       format="json").json()["data"]
+    call, output = created
+    assert call["environment"] is None
+    assert call["action"] == {"commands": ["ls"], "max_output_length": None, "timeout_ms": None}
+    assert output["max_output_length"] is None
+    for item in created:
+        assert reads_one(api, conversation.public_id, item["id"]) == item
+
+
+def test_a_shell_call_stored_before_the_null_fields_were_filled_is_returned_with_them(api, project):
+    conversation = make_conversation(project, items=[{"type": "shell_call", "id": "sh_old", "call_id": "call_1",
+                                                      "action": {"commands": ["ls"], "timeout_ms": 5}}])
+    Item.objects.filter(public_id="sh_old").update(body={
+        "type": "shell_call", "id": "sh_old", "call_id": "call_1", "status": "completed",
+        "action": {"commands": ["ls"], "timeout_ms": 5},
+    })
+    returned = reads_one(api, conversation.public_id, "sh_old")
+    assert returned["environment"] is None
+    assert returned["action"] == {"commands": ["ls"], "max_output_length": None, "timeout_ms": 5}
+
+
+def reads_one(api, conversation_id: str, item_id: str) -> dict:
+    retrieved = api.get(f"/v1/conversations/{conversation_id}/items/{item_id}").json()
+    listed = api.get(f"/v1/conversations/{conversation_id}/items?limit=100").json()["data"]
+    assert [item for item in listed if item["id"] == item_id] == [retrieved]
+    return retrieved

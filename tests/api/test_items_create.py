@@ -182,10 +182,14 @@ def test_it_rejects_an_unknown_include_value_and_writes_nothing(api, project, na
     assert Item.objects.count() == 0
 
 
-def test_include_in_the_body_is_not_read(api, project):
+def test_include_in_the_body_is_refused_as_unknown(api, project):
+    """`include` is a query parameter; in the body it is unknown (spec §12)."""
     conversation = make_conversation(project)
-    body = {"items": messages("hi"), "include": ["not.a.real.value"]}
-    assert api.post(url(conversation), body, format="json").status_code == 200
+    body = {"items": messages("hi"), "include": ["reasoning.encrypted_content"]}
+    response = api.post(url(conversation), body, format="json")
+    assert response.status_code == 400
+    assert (response.json()["error"]["param"], response.json()["error"]["code"]) == ("include", "unknown_parameter")
+    assert Item.objects.count() == 0
 
 
 def test_it_audits_the_new_item_ids(api, project, api_key):

@@ -5,7 +5,7 @@ from openai.types.responses import response_input_item_param
 
 from conversations import validators
 from conversations.errors import InvalidInput
-from tests.conftest import ITEM_EXAMPLES
+from tests.conftest import ITEM_EXAMPLES, with_node_nulls
 
 
 def error_of(item) -> InvalidInput:
@@ -38,7 +38,7 @@ def test_the_sdk_union_and_the_examples_cover_the_same_29_types():
 def test_every_valid_example_is_accepted_and_keeps_what_was_sent(item):
     normalized = validators.normalize_item(item, param="items[0]")
     body = normalized.body
-    for key, value in item.items():
+    for key, value in with_node_nulls({"type": "message", **item}).items():
         if key == "content" and isinstance(value, str):
             continue
         assert body[key] == value
@@ -54,6 +54,12 @@ def test_every_valid_example_is_accepted_and_keeps_what_was_sent(item):
 def test_every_invalid_example_is_refused_with_a_param(case):
     error = error_of(case["item"])
     assert error.param.startswith("items[0]")
+
+
+def test_an_item_reference_is_refused_where_nothing_resolves_it():
+    """Import and mirror bring whole timelines; only the API resolves references (services)."""
+    error = error_of({"type": "item_reference", "id": "msg_abc"})
+    assert (error.param, error.code) == ("items[0].type", "unsupported_value")
 
 
 def test_string_content_becomes_input_text_for_users():

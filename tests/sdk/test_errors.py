@@ -292,3 +292,48 @@ def test_a_deleted_conversation_is_not_found_and_its_items_are_gone(sdk, convers
             call()
         assert raised.value.param == "conversation_id", name
     assert Item.objects.count() == 0  # spec §12: deleting removes the items for good
+
+
+# --- unknown parameters (spec §12): refused, while everything the SDK itself sends is accepted ------
+
+
+def test_every_parameter_the_sdk_sends_is_accepted(counting_sdk, requests_log):
+    sdk = counting_sdk
+    include = ["reasoning.encrypted_content", "message.output_text.logprobs"]
+    conversation = sdk.conversations.create(items=numbered_messages(5), metadata={"a": "b"})
+    sdk.conversations.retrieve(conversation.id)
+    sdk.conversations.update(conversation.id, metadata={"a": "c"})
+    created = sdk.conversations.items.create(conversation.id, items=numbered_messages(1, start=5), include=include)
+    listed = list(sdk.conversations.items.list(conversation.id, limit=2, order="asc", include=include))
+    sdk.conversations.items.list(conversation.id, after=listed[0].id, limit=100, order="desc", include=include)
+    sdk.conversations.items.retrieve(created.data[0].id, conversation_id=conversation.id, include=include)
+    sdk.conversations.items.delete(created.data[0].id, conversation_id=conversation.id)
+    sdk.conversations.delete(conversation.id)
+
+    assert texts(listed) == ["m0", "m1", "m2", "m3", "m4", "m5"]
+    sent = {name for request in requests_log for name in request.params}
+    assert sent == {"include[]", "limit", "order", "after"}
+    assert all(request.retry_count == "0" for request in requests_log)  # nothing failed, nothing retried
+
+
+@pytest.mark.parametrize(("call", "param"), [
+    ("create", "metdata"),
+    ("create_item_field", "items[0].colour"),
+    ("update", "metdata"),
+    ("list_query", "limt"),
+])
+def test_an_unknown_parameter_is_a_bad_request_naming_it(sdk, conversation, call, param):
+    conversation_id, _ = conversation
+    calls = {
+        "create": lambda: sdk.conversations.create(extra_body={"metdata": {"a": "b"}}),
+        "create_item_field": lambda: sdk.conversations.create(items=[{"role": "user", "content": "x",
+                                                                      "colour": "red"}]),
+        "update": lambda: sdk.conversations.update(conversation_id, metadata={"a": "b"},
+                                                   extra_body={"metdata": {}}),
+        "list_query": lambda: sdk.conversations.items.list(conversation_id, extra_query={"limt": 5}),
+    }
+    with pytest.raises(BadRequestError) as raised:
+        calls[call]()
+    assert_openai_error(raised.value, status=400, param=param, code="unknown_parameter")
+    assert Conversation.objects.count() == 1
+    assert sdk.conversations.retrieve(conversation_id).metadata == {"owner": "acme"}

@@ -12,7 +12,7 @@ import pytest
 from openai import BadRequestError
 from openai.types.conversations import ConversationItem, ConversationItemList
 
-from tests.conftest import ITEM_EXAMPLES
+from tests.conftest import ITEM_EXAMPLES, with_node_nulls
 from tests.sdk.helpers import numbered_messages, texts
 
 VALID = ITEM_EXAMPLES["valid_inputs"]
@@ -51,7 +51,7 @@ def round_trip_problems(sent: dict, got) -> list[str]:
         return [f"{label}: parsed as {type(got).__name__}, expected {expected_class.__name__}"]
     returned = got.to_dict(mode="json")
     problems = []
-    for key, value in sent.items():
+    for key, value in with_node_nulls({"type": _type(sent), **sent}).items():
         if key == "content" and isinstance(value, str):
             value = _normalised_content(sent["role"], value)
         if returned.get(key, "<absent>") != value:
@@ -214,3 +214,17 @@ def test_an_unknown_include_value_is_a_400(sdk):
         sdk.conversations.items.retrieve(item_id, conversation_id=conversation.id, include=["everything"])
 
     assert raised.value.param == "include"
+
+
+def test_an_item_reference_appends_a_copy_the_sdk_parses(sdk):
+    source = sdk.conversations.create(items=[{"type": "message", "id": "msg_source", "role": "user", "content": "hi"}])
+    target = sdk.conversations.create()
+    created = sdk.conversations.items.create(target.id, items=[{"type": "item_reference", "id": "msg_source"}])
+    copy = created.data[0]
+    assert type(copy) is SDK_ITEM_CLASSES["message"]
+    assert copy.id != "msg_source" and copy.content[0].text == "hi"
+    assert [item.id for item in sdk.conversations.items.list(source.id)] == ["msg_source"]
+
+    with pytest.raises(BadRequestError) as raised:
+        sdk.conversations.items.create(target.id, items=[{"type": "item_reference", "id": "msg_nowhere"}])
+    assert (raised.value.param, raised.value.code) == ("items[0].id", "not_found")
