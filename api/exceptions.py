@@ -85,7 +85,7 @@ def _describe(exc: Exception, request) -> tuple[int, dict, dict]:
 def server_error(request) -> tuple[int, dict, dict]:
     logger.exception("Unexpected error on %s %s", request.method, request.path)
     headers = {}
-    if request.method not in SAFE_METHODS:
+    if not _may_be_repeated(request):
         # We cannot tell whether a write was committed: the SDK must not retry and write twice.
         headers["x-should-retry"] = "false"
     body = error_body("The server had an error while processing your request.", type="server_error",
@@ -94,17 +94,27 @@ def server_error(request) -> tuple[int, dict, dict]:
 
 
 def database_unavailable(request) -> tuple[int, dict, dict]:
-    """503: the database failed under this request. A read may simply be retried (the SDK does);
-    a write may or may not have been committed, so the SDK is told not to repeat it (spec §6.3)."""
+    """503: the database failed under this request. A read may simply be retried (the SDK does), and
+    so may a write sent with an Idempotency-Key; any other write may or may not have been committed,
+    so the SDK is told not to repeat it (spec §6.3)."""
     logger.error("Database unavailable on %s %s", request.method, request.path, exc_info=True)
     if request.method in SAFE_METHODS:
         message = "The database is unavailable right now. Please try again shortly."
+        headers = {}
+    elif _may_be_repeated(request):
+        message = ("The database became unavailable while processing your request. Repeat it with the same "
+                   "Idempotency-Key: it is applied at most once.")
         headers = {}
     else:
         message = ("The database became unavailable while processing your request, so it may or may not "
                    "have been applied. Check before repeating it.")
         headers = {"x-should-retry": "false"}
     return 503, error_body(message, type="server_error", code="database_unavailable"), headers
+
+
+def _may_be_repeated(request) -> bool:
+    """A read, or a write sent with an Idempotency-Key (api.idempotency): repeating it cannot write twice."""
+    return request.method in SAFE_METHODS or getattr(request, "idempotency_key", None) is not None
 
 
 def _validation_body(detail) -> dict:

@@ -270,6 +270,18 @@ def path(name: str, description: str) -> OpenApiParameter:
 REQUEST_ID = header("x-request-id", str, "The request's id (the SDK's `_request_id`), on every response.",
                     response=True, required=True)
 RETRY_AFTER = header("retry-after", int, "Seconds to wait before retrying.", response=[429], required=True)
+# Writes only (api/idempotency.py); reads ignore the header.
+IDEMPOTENCY = [
+    header("Idempotency-Key", {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[ -~]+$"},
+           "Any 1 to 255 printable ASCII characters, such as a UUID. For 24 hours, the same request with the "
+           "same key (per API key) answers the first response without writing again; another request with "
+           "it answers 400 `idempotency_key_reused`."),
+    header("Idempotent-Replayed", {"type": "string", "enum": ["true", "false"]},
+           "With an `Idempotency-Key`: `true` when this answers a repeat with the first response, `false` on "
+           "the first.", response=[200]),
+    header("Original-Request-Id", str, "On a replayed response: the `x-request-id` of the request that wrote.",
+           response=[200]),
+]
 CONVERSATION_ID = path("conversation_id", "A conversation id.")
 ITEM_ID = path("item_id", "An item id.")
 AFTER = query("after", str, "An id from a previous page (its `last_id`): the page starts after it.")
@@ -323,23 +335,23 @@ CONVERSATION_OPERATIONS = {
                     "text and creation time, paged by `after`.",
     ),
     "create": operation("createConversation", "Create a conversation", "Conversation",
-                        errors=(400, 401, 413, 415, 429), body="CreateConversationBody"),
+                        errors=(400, 401, 413, 415, 429), parameters=IDEMPOTENCY, body="CreateConversationBody"),
     "retrieve": operation("getConversation", "Retrieve a conversation", "Conversation",
                           errors=(401, 404, 429), parameters=[CONVERSATION_ID]),
     "update": operation("updateConversation", "Update a conversation's metadata", "Conversation",
-                        errors=(400, 401, 404, 413, 415, 429), parameters=[CONVERSATION_ID],
+                        errors=(400, 401, 404, 413, 415, 429), parameters=[CONVERSATION_ID, *IDEMPOTENCY],
                         body="UpdateConversationBody"),
     "destroy": operation("deleteConversation", "Delete a conversation and its items", "ConversationDeletedResource",
-                         errors=(401, 404, 429), parameters=[CONVERSATION_ID]),
+                         errors=(401, 404, 429), parameters=[CONVERSATION_ID, *IDEMPOTENCY]),
 }
 ITEM_OPERATIONS = {
     "list": operation("listConversationItems", "List a conversation's items", "ConversationItemList",
                       errors=(400, 401, 404, 429), parameters=[CONVERSATION_ID, AFTER, LIMIT, ORDER, INCLUDE]),
     "create": operation("createConversationItems", "Append items to a conversation", "ConversationItemList",
-                        errors=(400, 401, 404, 413, 415, 429), parameters=[CONVERSATION_ID, INCLUDE],
+                        errors=(400, 401, 404, 413, 415, 429), parameters=[CONVERSATION_ID, INCLUDE, *IDEMPOTENCY],
                         body="CreateItemsBody"),
     "retrieve": operation("getConversationItem", "Retrieve an item", "ConversationItem",
                           errors=(400, 401, 404, 429), parameters=[CONVERSATION_ID, ITEM_ID, INCLUDE]),
     "destroy": operation("deleteConversationItem", "Delete an item (returns the conversation)", "Conversation",
-                         errors=(401, 404, 429), parameters=[CONVERSATION_ID, ITEM_ID]),
+                         errors=(401, 404, 429), parameters=[CONVERSATION_ID, ITEM_ID, *IDEMPOTENCY]),
 }

@@ -8,6 +8,7 @@ from conversations import queries, services, validators
 from conversations.filters import METADATA_PARAM, ConversationFilter
 from conversations.models import Conversation
 
+from .idempotency import idempotent
 from .pagination import list_envelope, page_params
 from .schema import CONVERSATION_OPERATIONS, ITEM_OPERATIONS
 from .serializers import (
@@ -75,6 +76,7 @@ class ConversationViewSet(ProjectScopedViewSet):
         page = queries.conversation_page(conversations=conversations, project_id=request.auth.project_id, **params)
         return Response(list_envelope(page, ConversationOutput))
 
+    @idempotent
     def create(self, request):
         body = _body(ConversationCreateInput, request)
         conversation, _ = services.conversation_create(
@@ -85,6 +87,7 @@ class ConversationViewSet(ProjectScopedViewSet):
     def retrieve(self, request, conversation_id):
         return Response(ConversationOutput(self.get_conversation(conversation_id)).data)
 
+    @idempotent
     def update(self, request, conversation_id):
         body = _body(ConversationUpdateInput, request)
         conversation = services.conversation_update(
@@ -92,6 +95,7 @@ class ConversationViewSet(ProjectScopedViewSet):
         )
         return Response(ConversationOutput(conversation).data)
 
+    @idempotent
     def destroy(self, request, conversation_id):
         conversation = self.get_conversation(conversation_id)
         services.conversation_delete(conversation=conversation, actor=self.actor)
@@ -112,6 +116,7 @@ class ConversationItemViewSet(ProjectScopedViewSet):
         page = queries.item_page(conversation=self.get_conversation(conversation_id), **params)
         return Response(list_envelope(page, ItemOutput, {"include": include}))
 
+    @idempotent
     def create(self, request, conversation_id):
         include = _include(request)
         body = _body(ItemsCreateInput, request)
@@ -126,6 +131,7 @@ class ConversationItemViewSet(ProjectScopedViewSet):
         item = queries.get_item(conversation=self.get_conversation(conversation_id), item_id=item_id)
         return Response(ItemOutput(item, context={"include": include}).data)
 
+    @idempotent
     def destroy(self, request, conversation_id, item_id):
         conversation = services.item_delete(
             conversation=self.get_conversation(conversation_id), actor=self.actor, item_id=item_id

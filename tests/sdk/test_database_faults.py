@@ -49,3 +49,27 @@ def test_a_write_that_loses_the_database_is_sent_once_and_writes_nothing(countin
     assert raised.value.response.headers["x-should-retry"] == "false"
     assert [(r.method, r.retry_count) for r in requests_log] == [("POST", "0")]
     assert [i.content[0].text for i in counting_sdk.conversations.items.list(conversation.id)] == ["hello"]
+
+
+def test_a_keyed_write_that_loses_the_database_is_retried_and_written_once(counting_sdk, requests_log):
+    """With an Idempotency-Key a failed write kept nothing, the key included, so the SDK may retry it."""
+    conversation = counting_sdk.conversations.create(items=[{"role": "user", "content": "hello"}])
+    requests_log.clear()
+    original, calls = Item.objects.bulk_create, []
+
+    def half_then_lost_once(rows, *args, **kwargs):
+        calls.append(rows)
+        if len(calls) == 1:
+            original(rows[:1], *args, **kwargs)
+            raise LOST
+        return original(rows, *args, **kwargs)
+
+    with mock.patch.object(Item.objects, "bulk_create", side_effect=half_then_lost_once):
+        page = counting_sdk.conversations.items.create(
+            conversation.id, items=[{"role": "user", "content": "a"}, {"role": "user", "content": "b"}],
+            extra_headers={"Idempotency-Key": "retry-me-1"},
+        )
+    assert [i.content[0].text for i in page.data] == ["a", "b"]
+    assert [(r.method, r.retry_count) for r in requests_log] == [("POST", "0"), ("POST", "1")]
+    assert [i.content[0].text for i in counting_sdk.conversations.items.list(conversation.id, order="asc")] == [
+        "hello", "a", "b"]
