@@ -294,7 +294,7 @@ CORS_ALLOW_HEADERS = [
     "x-stainless-timeout", "x-stainless-helper-method", "x-stainless-raw-response",
 ]
 # What the SDKs read: `_request_id`, and whether and when to retry.
-CORS_EXPOSE_HEADERS = ["x-request-id", "retry-after", "x-should-retry"]
+CORS_EXPOSE_HEADERS = ["x-request-id", "retry-after", "x-should-retry", "idempotent-replayed", "original-request-id"]
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.ApiKeyAuthentication"],

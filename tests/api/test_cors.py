@@ -127,7 +127,8 @@ def test_every_kind_of_answer_to_an_allowed_origin_can_be_read_by_its_page(api, 
         headers = cors_headers(response)
         assert headers["access-control-allow-origin"] == APP, name
         exposed = {header.strip() for header in headers["access-control-expose-headers"].split(",")}
-        assert {"x-request-id", "retry-after", "x-should-retry"} <= exposed, name
+        assert {"x-request-id", "retry-after", "x-should-retry", "idempotent-replayed",
+                "original-request-id"} <= exposed, name
         assert "origin" in response["Vary"].lower(), name
     assert [response.status_code for response in responses.values()] == [200, 200, 401, 404, 404, 405, 413]
 
