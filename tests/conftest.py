@@ -147,3 +147,16 @@ def pytest_sessionstart(session):
 
     if os.environ.get("CONVOSCOPE_REQUIRE_POSTGRES") and "postgresql" not in settings.DATABASES["default"]["ENGINE"]:
         raise pytest.UsageError("CONVOSCOPE_REQUIRE_POSTGRES is set but DATABASE_URL is not PostgreSQL")
+
+
+@pytest.fixture(scope="module")
+def scratch_database(django_db_setup, django_db_blocker):
+    """A migrated database of its own (with an API key) for a server subprocess: a SQLite file, or
+    on PostgreSQL a database beside the test database (tests/serving/served.py)."""
+    from tests.serving.served import ScratchDatabase
+
+    with django_db_blocker.unblock():
+        postgres = connection.settings_dict if connection.vendor == "postgresql" else None
+    scratch = ScratchDatabase(postgres)
+    yield scratch
+    scratch.drop()

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import typing
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -40,7 +41,27 @@ class Response:
         return json.loads(self.body)
 
 
-class Server:
+class Subprocess:
+    """A server process writing to a log file of its own; stopped gracefully, then killed."""
+
+    process: subprocess.Popen
+    log: typing.IO
+
+    def output(self) -> str:
+        return Path(self.log.name).read_text(errors="replace")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=WAIT_SECONDS)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.log.close()
+        os.unlink(self.log.name)
+
+
+class Server(Subprocess):
     """gunicorn serving Convoscope on a free port, as `make serve` does (by default one worker, two
     threads). `env` adds settings (CONVOSCOPE_*, REDIS_URL, ...) to a clean environment."""
 
@@ -88,15 +109,3 @@ class Server:
                 children.add(int(stat.parent.name))
         return children
 
-    def output(self) -> str:
-        return Path(self.log.name).read_text(errors="replace")
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=WAIT_SECONDS)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self.log.close()
-        os.unlink(self.log.name)

@@ -20,7 +20,6 @@ from contextlib import contextmanager
 
 import psycopg
 import pytest
-from django.db import connection
 from openai import NotFoundError
 
 from tests.sdk.helpers import RequestLog, make_client, texts
@@ -34,12 +33,8 @@ ACCESS_LINE = re.compile(r"attempt (\S+) (\S+) retry=(\S+) status=(\d+) replayed
 
 
 @pytest.fixture(scope="module")
-def database(django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock():
-        postgres = connection.settings_dict if connection.vendor == "postgresql" else None
-    scratch = ScratchDatabase(postgres)
-    yield scratch
-    scratch.drop()
+def database(scratch_database):
+    return scratch_database
 
 
 @pytest.fixture(scope="module")

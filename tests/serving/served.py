@@ -19,11 +19,10 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import httpx2 as httpx
 
-from tests.servers import ROOT, WAIT_SECONDS, free_port
+from tests.servers import ROOT, WAIT_SECONDS, Subprocess, free_port
 
 
 def clean_environment(**overrides: str) -> dict[str, str]:
@@ -73,7 +72,7 @@ class ScratchDatabase:
         self.tmp.cleanup()
 
 
-class Served:
+class Served(Subprocess):
     """`python -m convoscope.serve` on a free port (proxy on: nginx + gunicorn; off: gunicorn alone)."""
 
     def __init__(self, database: ScratchDatabase, *, proxy: bool = True, **settings: str):
@@ -120,18 +119,6 @@ class Served:
             response.raise_for_status()
             return len(response.json()["data"])
 
-    def output(self) -> str:
-        return Path(self.log.name).read_text(errors="replace")
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=WAIT_SECONDS)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self.log.close()
-        os.unlink(self.log.name)
 
 
 def read_response(conn: socket.socket) -> bytes:

@@ -20,9 +20,8 @@ import time
 
 import httpx2 as httpx
 import pytest
-from django.db import connection
 
-from .served import WAIT_SECONDS, ScratchDatabase, Served, head_for, read_response, slow_client_attack
+from .served import WAIT_SECONDS, Served, head_for, read_response, slow_client_attack
 
 NGINX_MISSING = shutil.which("nginx") is None and not os.path.exists("/usr/sbin/nginx")
 
@@ -42,12 +41,8 @@ ATTACK_SECONDS = float(os.environ.get("CONVOSCOPE_SLOW_CLIENT_SECONDS", 60))
 
 
 @pytest.fixture(scope="module")
-def database(django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock():
-        postgres = connection.settings_dict if connection.vendor == "postgresql" else None
-    scratch = ScratchDatabase(postgres)
-    yield scratch
-    scratch.drop()
+def database(scratch_database):
+    return scratch_database
 
 
 @pytest.fixture(scope="module")
