@@ -9,6 +9,9 @@ from rest_framework.test import APIClient
 
 from tests.factories import make_api_key, make_project
 
+# The shared assertions live in helpers.py: have pytest explain their failures too.
+pytest.register_assert_rewrite("tests.helpers")
+
 ITEM_EXAMPLES = json.loads((Path(__file__).parent / "fixtures" / "item_examples.json").read_text())
 
 

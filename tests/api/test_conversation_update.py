@@ -1,14 +1,11 @@
 from conversations.models import AuditEvent, Conversation, Item
 from tests.factories import append_messages, make_conversation
-
-
-def url(conversation):
-    return f"/v1/conversations/{conversation.public_id}"
+from tests.helpers import conversation_url
 
 
 def test_it_replaces_the_whole_metadata_map(api, project):
     conversation = make_conversation(project, metadata={"a": "1", "b": "2"})
-    response = api.post(url(conversation), {"metadata": {"c": "3"}}, format="json")
+    response = api.post(conversation_url(conversation), {"metadata": {"c": "3"}}, format="json")
     assert response.status_code == 200
     assert response.json()["metadata"] == {"c": "3"}
     conversation.refresh_from_db()
@@ -17,7 +14,7 @@ def test_it_replaces_the_whole_metadata_map(api, project):
 
 def test_it_returns_the_updated_conversation(api, project):
     conversation = make_conversation(project, metadata={"a": "1"})
-    response = api.post(url(conversation), {"metadata": {"a": "2"}}, format="json")
+    response = api.post(conversation_url(conversation), {"metadata": {"a": "2"}}, format="json")
     assert response.json() == {
         "id": conversation.public_id,
         "object": "conversation",
@@ -28,24 +25,24 @@ def test_it_returns_the_updated_conversation(api, project):
 
 def test_null_metadata_clears_the_map_to_an_empty_object(api, project):
     conversation = make_conversation(project, metadata={"a": "1"})
-    response = api.post(url(conversation), {"metadata": None}, format="json")
+    response = api.post(conversation_url(conversation), {"metadata": None}, format="json")
     assert response.status_code == 200
     assert response.json()["metadata"] == {}
     conversation.refresh_from_db()
     assert conversation.metadata == {}
-    assert api.get(url(conversation)).json()["metadata"] == {}
+    assert api.get(conversation_url(conversation)).json()["metadata"] == {}
 
 
 def test_an_empty_object_clears_the_map(api, project):
     conversation = make_conversation(project, metadata={"a": "1"})
-    response = api.post(url(conversation), {"metadata": {}}, format="json")
+    response = api.post(conversation_url(conversation), {"metadata": {}}, format="json")
     assert response.status_code == 200
     assert response.json()["metadata"] == {}
 
 
 def test_it_rejects_a_body_without_the_metadata_key(api, project):
     conversation = make_conversation(project, metadata={"a": "1"})
-    response = api.post(url(conversation), {}, format="json")
+    response = api.post(conversation_url(conversation), {}, format="json")
     assert response.status_code == 400
     error = response.json()["error"]
     assert (error["type"], error["param"], error["code"]) == (
@@ -58,7 +55,7 @@ def test_it_rejects_a_body_without_the_metadata_key(api, project):
 
 def test_it_rejects_metadata_that_is_not_an_object(api, project):
     conversation = make_conversation(project, metadata={"a": "1"})
-    response = api.post(url(conversation), {"metadata": "a=2"}, format="json")
+    response = api.post(conversation_url(conversation), {"metadata": "a=2"}, format="json")
     assert response.status_code == 400
     assert response.json()["error"]["param"] == "metadata"
     conversation.refresh_from_db()
@@ -68,20 +65,21 @@ def test_it_rejects_metadata_that_is_not_an_object(api, project):
 def test_it_leaves_the_items_alone(api, project):
     conversation = make_conversation(project)
     append_messages(conversation, 3)
-    api.post(url(conversation), {"metadata": {"a": "1"}}, format="json")
+    api.post(conversation_url(conversation), {"metadata": {"a": "1"}}, format="json")
     assert Item.objects.filter(conversation=conversation).count() == 3
 
 
 def test_it_ignores_items_in_the_body(api, project):
     conversation = make_conversation(project)
-    response = api.post(url(conversation), {"metadata": {}, "items": [{"role": "user", "content": "x"}]}, format="json")
+    response = api.post(conversation_url(conversation), {"metadata": {}, "items": [{"role": "user", "content": "x"}]},
+                        format="json")
     assert response.status_code == 200
     assert Item.objects.filter(conversation=conversation).count() == 0
 
 
 def test_it_audits_which_keys_changed_but_never_their_values(api, project, api_key):
     conversation = make_conversation(project, metadata={"a": "1", "c": "3"})
-    api.post(url(conversation), {"metadata": {"b": "2", "c": "three"}}, format="json")
+    api.post(conversation_url(conversation), {"metadata": {"b": "2", "c": "three"}}, format="json")
     event = AuditEvent.objects.get(action="conversation.update", conversation_id=conversation.public_id)
     assert event.details == {"added": ["b"], "removed": ["a"], "changed": ["c"]}
     assert event.actor_api_key == api_key[0]
@@ -98,7 +96,7 @@ def test_it_answers_404_for_an_unknown_conversation(api, project):
 
 def test_patch_is_not_allowed(api, project):
     conversation = make_conversation(project, metadata={"a": "1"})
-    response = api.patch(url(conversation), {"metadata": {"b": "2"}}, format="json")
+    response = api.patch(conversation_url(conversation), {"metadata": {"b": "2"}}, format="json")
     assert response.status_code == 405
     conversation.refresh_from_db()
     assert conversation.metadata == {"a": "1"}
