@@ -2,12 +2,14 @@
 
 import json
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 from django.db import connection
 from rest_framework.test import APIClient
 
-from tests.factories import make_api_key, make_project
+from conversations.models import ApiKey, Conversation, Item, Project
+from tests.factories import make_api_key, make_conversation, make_project
 
 # The shared assertions live in helpers.py: have pytest explain their failures too.
 pytest.register_assert_rewrite("tests.helpers")
@@ -39,6 +41,29 @@ def api_key(project):
 @pytest.fixture
 def other_api_key(other_project):
     return make_api_key(other_project)
+
+
+@pytest.fixture
+def conversation(project):
+    """An empty conversation of project "acme"."""
+    return make_conversation(project)
+
+
+class ConsoleObjects(NamedTuple):
+    project: Project
+    conversation: Conversation
+    item: Item
+    key: ApiKey
+
+
+@pytest.fixture
+def console_objects(project) -> ConsoleObjects:
+    """One of everything a console URL names, all of project "acme": a conversation (metadata
+    a=1, two messages), its first item, and an API key."""
+    conversation = make_conversation(project, metadata={"a": "1"},
+                                     items=[{"role": "user", "content": "x"}, {"role": "user", "content": "y"}])
+    key, _ = make_api_key(project)
+    return ConsoleObjects(project, conversation, conversation.items.in_order().first(), key)
 
 
 def _client(secret: str) -> APIClient:

@@ -13,11 +13,6 @@ from tests.helpers import assert_api_error, row_counts
 ON_POSTGRES = connection.vendor == "postgresql"
 
 
-@pytest.fixture
-def conversation(project):
-    return make_conversation(project)
-
-
 # --- bodies -------------------------------------------------------------------------------------
 
 

@@ -10,11 +10,6 @@ def ids(response):
 
 
 @pytest.fixture
-def conversation(project):
-    return make_conversation(project)
-
-
-@pytest.fixture
 def five(conversation):
     """Five items, oldest first."""
     return [item.public_id for item in append_messages(conversation, 5)]
