@@ -9,7 +9,7 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from conversations.models import ApiKey, Conversation, Item, Project
-from tests.factories import make_api_key, make_conversation, make_project
+from tests.factories import make_api_key, make_conversation, make_project, make_user
 
 # The shared assertions live in helpers.py: have pytest explain their failures too.
 pytest.register_assert_rewrite("tests.helpers")
@@ -82,15 +82,6 @@ def api(api_key):
 def other_api(other_api_key):
     """An API client authenticated as project "globex"."""
     return _client(other_api_key[1])
-
-
-def make_user(username: str, role: str | None):
-    from django.contrib.auth.models import Group, User
-
-    user = User.objects.create_user(username=username, password="pw-" + username)
-    if role:
-        user.groups.add(Group.objects.get(name=role))
-    return user
 
 
 @pytest.fixture

@@ -104,7 +104,7 @@ def test_htmx_posts_carry_the_token_from_hx_headers(console_objects, endpoint):
 def test_the_login_form_needs_a_token_too(db):
     from django.test import Client
 
-    from tests.conftest import make_user
+    from tests.factories import make_user
 
     make_user("lena", "viewer")
     client = Client(enforce_csrf_checks=True)

@@ -14,9 +14,8 @@ from django.test import Client
 
 from conversations import services
 from conversations.models import Project
-from tests.conftest import make_user
 from tests.dashboard.helpers import HX
-from tests.factories import make_api_key, make_conversation
+from tests.factories import make_api_key, make_conversation, make_user
 
 pytestmark = pytest.mark.django_db
 

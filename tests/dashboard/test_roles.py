@@ -8,8 +8,8 @@ from django.urls import reverse
 
 from dashboard import roles
 from dashboard import urls as dashboard_urls
-from tests.conftest import make_user
 from tests.dashboard.helpers import console_client, login_redirect
+from tests.factories import make_user
 
 pytestmark = pytest.mark.django_db
 
