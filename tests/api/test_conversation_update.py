@@ -1,6 +1,6 @@
 from conversations.models import AuditEvent, Conversation, Item
 from tests.factories import append_messages, make_conversation
-from tests.helpers import conversation_url
+from tests.helpers import conversation_url, items_url
 
 
 def test_it_replaces_the_whole_metadata_map(api, project):
@@ -65,8 +65,13 @@ def test_it_rejects_metadata_that_is_not_an_object(api, project):
 def test_it_leaves_the_items_alone(api, project):
     conversation = make_conversation(project)
     append_messages(conversation, 3)
-    api.post(conversation_url(conversation), {"metadata": {"a": "1"}}, format="json")
-    assert Item.objects.filter(conversation=conversation).count() == 3
+    listed = api.get(items_url(conversation, order="asc")).json()["data"]
+    response = api.post(conversation_url(conversation), {"metadata": {"a": "1"}}, format="json")
+    assert (response.status_code, response.json()["metadata"]) == (200, {"a": "1"})
+    conversation.refresh_from_db()
+    assert (conversation.metadata, conversation.item_count) == ({"a": "1"}, 3)
+    assert api.get(items_url(conversation, order="asc")).json()["data"] == listed
+    assert [item["content"][0]["text"] for item in listed] == ["message 0+ 0", "message 0+ 1", "message 0+ 2"]
 
 
 def test_it_ignores_items_in_the_body(api, project):
