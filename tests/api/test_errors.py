@@ -58,6 +58,8 @@ def test_a_body_at_the_size_limit_is_accepted(api, conversation):
     response = api.post(f"/v1/conversations/{conversation.public_id}/items", data=body % ("x" * padding),
                         content_type="application/json")
     assert response.status_code == 200
+    assert response.json()["data"][0]["content"] == [{"type": "input_text", "text": "x" * padding}]
+    assert Item.objects.get(conversation=conversation).text == "x" * padding
 
 
 def test_an_invalid_content_length_is_a_400(api, project):
@@ -86,10 +88,12 @@ def test_a_lone_surrogate_in_a_body_string_is_a_400_and_writes_nothing(api, conv
 
 
 def test_one_bad_request_cannot_break_the_conversation_list(api, project):
-    make_conversation(project)
-    api.post("/v1/conversations", data='{"metadata": {"k": "\\ud800"}}', content_type="application/json")
+    kept = make_conversation(project, metadata={"k": "v"})
+    refused = api.post("/v1/conversations", data='{"metadata": {"k": "\\ud800"}}', content_type="application/json")
+    assert refused.status_code == 400
     response = api.get("/v1/conversations")
     assert response.status_code == 200
+    assert [(c["id"], c["metadata"]) for c in response.json()["data"]] == [(kept.public_id, {"k": "v"})]
 
 
 def test_deeply_nested_json_is_a_400(api, conversation):

@@ -67,8 +67,14 @@ def test_it_keeps_a_client_supplied_id(api, project):
 def test_the_same_client_id_may_be_used_in_another_conversation(api, project):
     first, second = make_conversation(project), make_conversation(project)
     item = {"type": "message", "id": "msg_shared", "role": "user", "content": "hi"}
-    assert api.post(items_url(first), {"items": [item]}, format="json").status_code == 200
-    assert api.post(items_url(second), {"items": [item]}, format="json").status_code == 200
+    for conversation in (first, second):
+        response = api.post(items_url(conversation), {"items": [item]}, format="json")
+        assert response.status_code == 200
+        assert response.json()["data"][0]["id"] == "msg_shared"
+    for conversation in (first, second):
+        read = api.get(item_url(conversation, "msg_shared")).json()
+        assert (read["id"], read["content"]) == ("msg_shared", [{"type": "input_text", "text": "hi"}])
+    assert Item.objects.filter(public_id="msg_shared").count() == 2
 
 
 def test_it_rejects_a_client_id_already_used_in_the_conversation_with_400_not_409(api, project):

@@ -153,6 +153,9 @@ def test_a_bad_metadata_on_create_writes_no_items_either(api):
 def test_characters_not_bytes_are_counted(api, conversation):
     response = update(api, conversation, {"é" * 64: "ü" * 512})
     assert response.status_code == 200
+    assert response.json()["metadata"] == {"é" * 64: "ü" * 512}
+    conversation.refresh_from_db()
+    assert conversation.metadata == {"é" * 64: "ü" * 512}
 
 
 # --- list parameters ----------------------------------------------------------------------------
