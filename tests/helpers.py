@@ -37,6 +37,16 @@ def console_url(conversation, path: str = "") -> str:
     return f"/conversations/{_public_id(conversation)}/{path}"
 
 
+def conversation_json(conversation, *, metadata=None) -> dict:
+    """The conversation object as the API returns it (with `metadata` when given, else the model's)."""
+    return {
+        "id": conversation.public_id,
+        "object": "conversation",
+        "created_at": int(conversation.created_at.timestamp()),
+        "metadata": conversation.metadata if metadata is None else metadata,
+    }
+
+
 def row_counts() -> tuple[int, int, int]:
     """How many conversations, items and audit events there are: everything a write could leave
     behind, so `assert row_counts() == before` proves a refused request changed nothing."""

@@ -1,6 +1,6 @@
 from conversations.models import AuditEvent, Conversation, Item
 from tests.factories import append_messages, make_conversation
-from tests.helpers import conversation_url, items_url
+from tests.helpers import conversation_json, conversation_url, items_url
 
 
 def test_it_replaces_the_whole_metadata_map(api, project):
@@ -15,12 +15,7 @@ def test_it_replaces_the_whole_metadata_map(api, project):
 def test_it_returns_the_updated_conversation(api, project):
     conversation = make_conversation(project, metadata={"a": "1"})
     response = api.post(conversation_url(conversation), {"metadata": {"a": "2"}}, format="json")
-    assert response.json() == {
-        "id": conversation.public_id,
-        "object": "conversation",
-        "created_at": int(conversation.created_at.timestamp()),
-        "metadata": {"a": "2"},
-    }
+    assert response.json() == conversation_json(conversation, metadata={"a": "2"})
 
 
 def test_null_metadata_clears_the_map_to_an_empty_object(api, project):

@@ -1,6 +1,6 @@
 from conversations.models import AuditEvent, Conversation, Item
 from tests.factories import append_messages, make_conversation
-from tests.helpers import conversation_url, item_url, items_url
+from tests.helpers import assert_api_error, conversation_json, conversation_url, item_url, items_url
 
 
 def test_it_returns_the_parent_conversation(api, project):
@@ -8,12 +8,7 @@ def test_it_returns_the_parent_conversation(api, project):
     item = append_messages(conversation, 1)[0]
     response = api.delete(item_url(conversation, item.public_id))
     assert response.status_code == 200
-    assert response.json() == {
-        "id": conversation.public_id,
-        "object": "conversation",
-        "created_at": int(conversation.created_at.timestamp()),
-        "metadata": {"topic": "t"},
-    }
+    assert response.json() == conversation_json(conversation, metadata={"topic": "t"})
 
 
 def test_the_item_is_gone(api, project):
@@ -64,15 +59,8 @@ def test_it_answers_404_for_an_unknown_item(api, project):
     conversation = make_conversation(project)
     append_messages(conversation, 2)
     response = api.delete(item_url(conversation, "msg_missing"))
-    assert response.status_code == 404
-    assert response.json() == {
-        "error": {
-            "message": f"No item found with id 'msg_missing' in conversation '{conversation.public_id}'.",
-            "type": "invalid_request_error",
-            "param": "item_id",
-            "code": "not_found",
-        }
-    }
+    error = assert_api_error(response, 404, param="item_id", code="not_found")
+    assert error["message"] == f"No item found with id 'msg_missing' in conversation '{conversation.public_id}'."
     assert Item.objects.filter(conversation=conversation).count() == 2
     assert not AuditEvent.objects.filter(action="item.delete").exists()
 

@@ -1,6 +1,6 @@
 from conversations.models import AuditEvent
 from tests.factories import append_messages, make_conversation
-from tests.helpers import item_url, items_url
+from tests.helpers import assert_api_error, item_url, items_url
 
 
 def test_it_returns_the_bare_item(api, project):
@@ -45,15 +45,8 @@ def test_it_rejects_an_unknown_include_value(api, project):
 def test_it_answers_404_for_an_unknown_item(api, project):
     conversation = make_conversation(project, items=[{"role": "user", "content": "hello"}])
     response = api.get(item_url(conversation, "msg_missing"))
-    assert response.status_code == 404
-    assert response.json() == {
-        "error": {
-            "message": f"No item found with id 'msg_missing' in conversation '{conversation.public_id}'.",
-            "type": "invalid_request_error",
-            "param": "item_id",
-            "code": "not_found",
-        }
-    }
+    error = assert_api_error(response, 404, param="item_id", code="not_found")
+    assert error["message"] == f"No item found with id 'msg_missing' in conversation '{conversation.public_id}'."
 
 
 def test_it_answers_404_for_an_item_of_another_conversation(api, project):
