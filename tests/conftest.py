@@ -2,12 +2,17 @@
 
 import json
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 from django.db import connection
 from rest_framework.test import APIClient
 
-from tests.factories import make_api_key, make_project
+from conversations.models import ApiKey, Conversation, Item, Project
+from tests.factories import make_api_key, make_conversation, make_project, make_user
+
+# The shared assertions live in helpers.py: have pytest explain their failures too.
+pytest.register_assert_rewrite("tests.helpers")
 
 ITEM_EXAMPLES = json.loads((Path(__file__).parent / "fixtures" / "item_examples.json").read_text())
 
@@ -62,6 +67,29 @@ def other_api_key(other_project):
     return make_api_key(other_project)
 
 
+@pytest.fixture
+def conversation(project):
+    """An empty conversation of project "acme"."""
+    return make_conversation(project)
+
+
+class ConsoleObjects(NamedTuple):
+    project: Project
+    conversation: Conversation
+    item: Item
+    key: ApiKey
+
+
+@pytest.fixture
+def console_objects(project) -> ConsoleObjects:
+    """One of everything a console URL names, all of project "acme": a conversation (metadata
+    a=1, two messages), its first item, and an API key."""
+    conversation = make_conversation(project, metadata={"a": "1"},
+                                     items=[{"role": "user", "content": "x"}, {"role": "user", "content": "y"}])
+    key, _ = make_api_key(project)
+    return ConsoleObjects(project, conversation, conversation.items.in_order().first(), key)
+
+
 def _client(secret: str) -> APIClient:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
@@ -78,15 +106,6 @@ def api(api_key):
 def other_api(other_api_key):
     """An API client authenticated as project "globex"."""
     return _client(other_api_key[1])
-
-
-def make_user(username: str, role: str | None):
-    from django.contrib.auth.models import Group, User
-
-    user = User.objects.create_user(username=username, password="pw-" + username)
-    if role:
-        user.groups.add(Group.objects.get(name=role))
-    return user
 
 
 @pytest.fixture

@@ -1,5 +1,7 @@
 """Plain make_* helpers for test data. They go through the services, as real callers do."""
 
+from django.contrib.auth.models import Group, User
+
 from conversations import services
 from conversations.models import ApiKey, Conversation, Project
 
@@ -10,6 +12,14 @@ def make_project(name: str = "acme") -> Project:
 
 def make_api_key(project: Project, name: str = "test") -> tuple[ApiKey, str]:
     return services.apikey_create(project=project, actor=services.SYSTEM, name=name)
+
+
+def make_user(username: str, role: str | None) -> User:
+    """A console user holding `role` ("viewer", "operator", "admin"; None: no role); password "pw-<username>"."""
+    user = User.objects.create_user(username=username, password="pw-" + username)
+    if role:
+        user.groups.add(Group.objects.get(name=role))
+    return user
 
 
 def make_conversation(project: Project, *, items=None, metadata=None) -> Conversation:

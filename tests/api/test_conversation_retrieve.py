@@ -1,17 +1,13 @@
 from conversations.models import AuditEvent
 from tests.factories import append_messages, make_conversation
+from tests.helpers import conversation_json
 
 
 def test_it_returns_the_conversation(api, project):
     conversation = make_conversation(project, metadata={"topic": "billing"})
     response = api.get(f"/v1/conversations/{conversation.public_id}")
     assert response.status_code == 200
-    assert response.json() == {
-        "id": conversation.public_id,
-        "object": "conversation",
-        "created_at": int(conversation.created_at.timestamp()),
-        "metadata": {"topic": "billing"},
-    }
+    assert response.json() == conversation_json(conversation, metadata={"topic": "billing"})
 
 
 def test_it_returns_empty_metadata_when_none_was_set(api, project):

@@ -12,8 +12,7 @@ from django.test import Client
 
 from conversations import queries, services
 from conversations.models import AuditEvent, Conversation, Item
-from tests.conftest import make_user
-from tests.factories import make_conversation
+from tests.factories import make_conversation, make_user
 
 pytestmark = pytest.mark.django_db
 

@@ -127,7 +127,7 @@ def state(conversation) -> tuple:
 
 
 @pytest.fixture
-def world(transactional_db):
+def committed(transactional_db):
     """Committed rows (the server is another process): a project, its key, a conversation."""
     project = make_project("acme")
     _, secret = make_api_key(project)
@@ -136,7 +136,7 @@ def world(transactional_db):
 
 
 @pytest.fixture
-def server(world):
+def server(committed):
     settings = connection.settings_dict
     server = Server(database_url(settings["HOST"] or "127.0.0.1", settings["PORT"] or 5432))
     yield server
@@ -152,16 +152,16 @@ def assert_503(response, *, write: bool) -> dict:
     return error
 
 
-def items_path(world) -> str:
-    return f"/v1/conversations/{world['conversation'].public_id}/items"
+def items_path(committed) -> str:
+    return f"/v1/conversations/{committed['conversation'].public_id}/items"
 
 
 # --- the tests ----------------------------------------------------------------------------------------
 
 
 @pytest.mark.postgres_only
-def test_idle_connections_killed_under_the_server_are_replaced_on_the_next_request(server, world):
-    key = world["key"]
+def test_idle_connections_killed_under_the_server_are_replaced_on_the_next_request(server, committed):
+    key = committed["key"]
     for _ in range(6):  # both threads open their persistent connection
         assert server.call("GET", "/v1/conversations", key=key).status == 200
     with side_connection() as side:
@@ -171,12 +171,12 @@ def test_idle_connections_killed_under_the_server_are_replaced_on_the_next_reque
 
         for n in range(6):
             assert server.call("GET", "/v1/conversations", key=key).status == 200
-            assert server.call("POST", items_path(world), {"items": [{"role": "user", "content": f"after {n}"}]},
+            assert server.call("POST", items_path(committed), {"items": [{"role": "user", "content": f"after {n}"}]},
                                key=key).status == 200
         after = set(server_backends(side))
     assert after and not after & before  # new connections, made by the health check
     assert server.process.poll() is None and server.worker_pids() == server.workers  # never restarted
-    assert state(world["conversation"])[:3] == (7, 7, 7)
+    assert state(committed["conversation"])[:3] == (7, 7, 7)
 
 
 def in_background(call):
@@ -187,15 +187,15 @@ def in_background(call):
 
 
 @pytest.mark.postgres_only
-def test_a_write_whose_connection_is_killed_in_flight_is_a_503_and_writes_nothing(server, world):
-    key, conversation = world["key"], world["conversation"]
+def test_a_write_whose_connection_is_killed_in_flight_is_a_503_and_writes_nothing(server, committed):
+    key, conversation = committed["key"], committed["conversation"]
     before = state(conversation)
     with side_connection() as side, side_connection() as locker:
         with locker.transaction():
             # Hold the conversation's row lock: the append waits for it inside its transaction.
             locker.execute("SELECT 1 FROM conversations_conversation WHERE id = %s FOR UPDATE", [conversation.pk])
             thread, result = in_background(lambda: server.call(
-                "POST", items_path(world), {"items": [{"role": "user", "content": "x"}, {"role": "user",
+                "POST", items_path(committed), {"items": [{"role": "user", "content": "x"}, {"role": "user",
                                                                                        "content": "y"}]}, key=key))
             wait_for(lambda: "Lock" in server_backends(side).values(), "the append to wait on the row lock")
             terminate_server_backends(side)
@@ -206,54 +206,54 @@ def test_a_write_whose_connection_is_killed_in_flight_is_a_503_and_writes_nothin
 
     # Recovered on its own: the same worker reconnects for the next requests.
     for n in range(4):
-        response = server.call("POST", items_path(world), {"items": [{"role": "user", "content": f"again {n}"}]},
+        response = server.call("POST", items_path(committed), {"items": [{"role": "user", "content": f"again {n}"}]},
                                key=key)
         assert response.status == 200, response.body
-    listed = server.call("GET", items_path(world) + "?order=asc", key=key).json()
+    listed = server.call("GET", items_path(committed) + "?order=asc", key=key).json()
     assert [item["content"][0]["text"] for item in listed["data"]] == ["first", "again 0", "again 1", "again 2",
                                                                       "again 3"]
     assert server.worker_pids() == server.workers
 
 
 @pytest.mark.postgres_only
-def test_a_read_whose_connection_is_killed_in_flight_is_a_503_the_sdk_may_retry(server, world):
-    key = world["key"]
+def test_a_read_whose_connection_is_killed_in_flight_is_a_503_the_sdk_may_retry(server, committed):
+    key = committed["key"]
     with side_connection() as side, side_connection() as locker:
         with locker.transaction():
             locker.execute(f"LOCK TABLE {Item._meta.db_table} IN ACCESS EXCLUSIVE MODE")
-            thread, result = in_background(lambda: server.call("GET", items_path(world), key=key))
+            thread, result = in_background(lambda: server.call("GET", items_path(committed), key=key))
             wait_for(lambda: "Lock" in server_backends(side).values(), "the read to wait on the table lock")
             terminate_server_backends(side)
             thread.join(WAIT_SECONDS)
     assert_503(result["response"], write=False)
-    assert server.call("GET", items_path(world), key=key).status == 200
+    assert server.call("GET", items_path(committed), key=key).status == 200
 
 
 @pytest.mark.postgres_only
-def test_postgresql_gone_and_back_gives_503s_then_recovers_without_a_restart(world):
+def test_postgresql_gone_and_back_gives_503s_then_recovers_without_a_restart(committed):
     settings = connection.settings_dict
     proxy = TcpProxy((settings["HOST"] or "127.0.0.1", int(settings["PORT"] or 5432)))
     proxy.start()
     server = Server(database_url("127.0.0.1", proxy.port))
     try:
-        key = world["key"]
+        key = committed["key"]
         for _ in range(4):
             assert server.call("GET", "/v1/conversations", key=key).status == 200
-        before = state(world["conversation"])
+        before = state(committed["conversation"])
 
         proxy.stop()  # PostgreSQL goes away: open connections cut, new ones refused
         for _ in range(3):
             assert_503(server.call("GET", "/v1/conversations", key=key), write=False)
-            assert_503(server.call("POST", items_path(world), {"items": [{"role": "user", "content": "lost"}]},
+            assert_503(server.call("POST", items_path(committed), {"items": [{"role": "user", "content": "lost"}]},
                                    key=key), write=True)
         console = server.call("GET", "/", headers={"Cookie": "sessionid=abcdefghijklmnopqrstuvwxyz012345"})
         assert console.status == 503 and b"Database unavailable" in console.body
-        assert state(world["conversation"]) == before
+        assert state(committed["conversation"]) == before
 
         proxy.start()  # PostgreSQL is back
         for n in range(4):
             assert server.call("GET", "/v1/conversations", key=key).status == 200
-            response = server.call("POST", items_path(world), {"items": [{"role": "user", "content": f"back {n}"}]},
+            response = server.call("POST", items_path(committed), {"items": [{"role": "user", "content": f"back {n}"}]},
                                    key=key)
             assert response.status == 200, response.body
         assert server.worker_pids() == server.workers  # the same processes: nothing was restarted

@@ -4,15 +4,11 @@ import re
 
 import pytest
 
-from conversations.models import AuditEvent, Conversation, Item
 from tests.factories import make_conversation
+from tests.helpers import row_counts
 
 REASONING = {"type": "reasoning", "id": "rs_1", "summary": [{"type": "summary_text", "text": "thought"}],
              "encrypted_content": "SECRET"}
-
-
-def rows():
-    return Conversation.objects.count(), Item.objects.count(), AuditEvent.objects.count()
 
 
 def items_of(api, conversation_id: str, query: str = "") -> list[dict]:
@@ -70,14 +66,14 @@ def test_a_reference_to_no_item_of_this_project_is_a_400_naming_the_id(api, proj
     wanted = "msg_nowhere" if where == "missing" else "msg_theirs"
     items = [{"role": "user", "content": "fine"}, {"type": "item_reference", "id": wanted}]
     path = "/v1/conversations" if endpoint == "conversations.create" else f"/v1/conversations/{target.public_id}/items"
-    before = rows()
+    before = row_counts()
     response = api.post(path, {"items": items}, format="json")
     assert response.status_code == 400
     error = response.json()["error"]
     assert (error["type"], error["param"], error["code"]) == ("invalid_request_error", "items[1].id", "not_found")
     assert f"'{wanted}'" in error["message"]
     assert "private" not in error["message"]
-    assert rows() == before
+    assert row_counts() == before
 
 
 def test_an_id_used_in_several_conversations_resolves_to_the_one_being_appended_to(api, project):
@@ -92,13 +88,13 @@ def test_an_id_used_in_several_other_conversations_is_ambiguous(api, project):
     for text in ("one", "two"):
         make_conversation(project, items=[{"id": "msg_same", "role": "user", "content": text}])
     target = make_conversation(project)
-    before = rows()
+    before = row_counts()
     response = api.post(f"/v1/conversations/{target.public_id}/items",
                         {"items": [{"type": "item_reference", "id": "msg_same"}]}, format="json")
     assert response.status_code == 400
     error = response.json()["error"]
     assert error["param"] == "items[0].id" and "'msg_same'" in error["message"]
-    assert rows() == before
+    assert row_counts() == before
 
 
 @pytest.mark.parametrize(("reference", "param", "code"), [
@@ -108,9 +104,9 @@ def test_an_id_used_in_several_other_conversations_is_ambiguous(api, project):
 ])
 def test_a_malformed_reference_is_refused(api, project, reference, param, code):
     make_conversation(project, items=[{"id": "msg_source", "role": "user", "content": "hello"}])
-    before = rows()
+    before = row_counts()
     response = api.post("/v1/conversations", {"items": [reference]}, format="json")
     assert response.status_code == 400
     error = response.json()["error"]
     assert (error["param"], error["code"]) == (param, code)
-    assert rows() == before
+    assert row_counts() == before

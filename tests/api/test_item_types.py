@@ -7,9 +7,10 @@ import pytest
 from openai.types.conversations import ConversationItem
 from pydantic import TypeAdapter
 
-from conversations.models import AuditEvent, Conversation, Item
+from conversations.models import Conversation, Item
 from tests.conftest import ITEM_EXAMPLES, with_node_nulls
 from tests.factories import make_conversation
+from tests.helpers import row_counts
 
 # Output types with no `status` field in the SDK's ConversationItem union (spec §5.2, "Status" column "–").
 TYPES_WITHOUT_STATUS = {
@@ -61,10 +62,6 @@ def assert_round_trip(returned: dict, sent: dict) -> None:
     assert returned == expected
     # The SDK parses it into the right class.
     assert SDK_ITEM.validate_python(returned).type == expected["type"]
-
-
-def rows():
-    return Conversation.objects.count(), Item.objects.count(), AuditEvent.objects.count()
 
 
 def reads(api, conversation_id: str, item_id: str) -> list[dict]:
@@ -119,27 +116,27 @@ def test_all_valid_items_fit_in_one_conversation_in_order(api, project, item_exa
 @each("invalid_inputs")
 def test_an_invalid_item_is_refused_by_conversations_create(api, item_examples, index):
     entry = item_examples["invalid_inputs"][index]
-    before = rows()
+    before = row_counts()
     response = api.post("/v1/conversations", {"items": [entry["item"]]}, format="json")
     assert response.status_code == 400, entry["why"]
     error = response.json()["error"]
     assert error["type"] == "invalid_request_error"
     assert error["param"].startswith("items[0]"), error
-    assert rows() == before
+    assert row_counts() == before
 
 
 @each("invalid_inputs")
 def test_an_invalid_item_is_refused_by_items_create(api, project, item_examples, index):
     entry = item_examples["invalid_inputs"][index]
     conversation = make_conversation(project)
-    before = rows()
+    before = row_counts()
     response = api.post(f"/v1/conversations/{conversation.public_id}/items", {"items": [entry["item"]]},
                         format="json")
     assert response.status_code == 400, entry["why"]
     error = response.json()["error"]
     assert error["type"] == "invalid_request_error"
     assert error["param"].startswith("items[0]"), error
-    assert rows() == before
+    assert row_counts() == before
 
 
 @each("invalid_inputs")
@@ -161,13 +158,13 @@ def test_an_unsupported_item_type_is_refused_with_400(api, project, item_example
                                                       "content": "referenced"}])
     path = "/v1/conversations" if endpoint == "conversations.create" else (
         f"/v1/conversations/{conversation.public_id}/items")
-    before = rows()
+    before = row_counts()
     response = api.post(path, {"items": [entry["item"]]}, format="json")
     assert response.status_code == 400
     error = response.json()["error"]
     assert (error["type"], error["param"]) == ("invalid_request_error", "items[0].type")
     assert "not supported" in error["message"]
-    assert rows() == before
+    assert row_counts() == before
 
 
 @pytest.mark.parametrize("status", ["in_progress", "incomplete"])

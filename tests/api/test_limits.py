@@ -2,8 +2,9 @@
 
 import pytest
 
-from conversations.models import AuditEvent, Conversation, Item
+from conversations.models import Item
 from tests.factories import append_messages, make_conversation
+from tests.helpers import assert_api_error, row_counts
 
 
 def messages(count):
@@ -12,20 +13,6 @@ def messages(count):
 
 def metadata_pairs(count):
     return {f"key{n}": f"value{n}" for n in range(count)}
-
-
-def rows():
-    """Everything a write could leave behind."""
-    return Conversation.objects.count(), Item.objects.count(), AuditEvent.objects.count()
-
-
-def assert_error(response, param, code=None):
-    assert response.status_code == 400
-    error = response.json()["error"]
-    assert error["type"] == "invalid_request_error"
-    assert error["param"] == param
-    if code is not None:
-        assert error["code"] == code
 
 
 @pytest.fixture
@@ -43,10 +30,10 @@ def test_conversations_create_accepts_20_items(api):
 
 
 def test_conversations_create_rejects_21_items(api, project):
-    before = rows()
+    before = row_counts()
     response = api.post("/v1/conversations", {"items": messages(21)}, format="json")
-    assert_error(response, "items", "array_above_max_length")
-    assert rows() == before
+    assert_api_error(response, 400, param="items", code="array_above_max_length")
+    assert row_counts() == before
 
 
 def test_items_create_accepts_20_items(api, conversation):
@@ -56,10 +43,10 @@ def test_items_create_accepts_20_items(api, conversation):
 
 
 def test_items_create_rejects_21_items(api, conversation):
-    before = rows()
+    before = row_counts()
     response = api.post(f"/v1/conversations/{conversation.public_id}/items", {"items": messages(21)}, format="json")
-    assert_error(response, "items", "array_above_max_length")
-    assert rows() == before
+    assert_api_error(response, 400, param="items", code="array_above_max_length")
+    assert row_counts() == before
 
 
 def test_a_conversation_may_grow_past_20_items_over_several_requests(api, conversation):
@@ -92,9 +79,9 @@ def test_it_accepts_16_metadata_pairs(api, conversation, write):
 
 @WRITES
 def test_it_rejects_17_metadata_keys(api, conversation, write):
-    before = rows()
-    assert_error(write(api, conversation, metadata_pairs(17)), "metadata")
-    assert rows() == before
+    before = row_counts()
+    assert_api_error(write(api, conversation, metadata_pairs(17)), 400, param="metadata")
+    assert row_counts() == before
     conversation.refresh_from_db()
     assert conversation.metadata == {"original": "yes"}
 
@@ -108,18 +95,18 @@ def test_it_accepts_a_64_character_key(api, conversation, write):
 
 @WRITES
 def test_it_rejects_a_65_character_key(api, conversation, write):
-    before = rows()
-    assert_error(write(api, conversation, {"k" * 65: "v"}), "metadata")
-    assert rows() == before
+    before = row_counts()
+    assert_api_error(write(api, conversation, {"k" * 65: "v"}), 400, param="metadata")
+    assert row_counts() == before
     conversation.refresh_from_db()
     assert conversation.metadata == {"original": "yes"}
 
 
 @WRITES
 def test_it_rejects_an_empty_key(api, conversation, write):
-    before = rows()
-    assert_error(write(api, conversation, {"": "v"}), "metadata")
-    assert rows() == before
+    before = row_counts()
+    assert_api_error(write(api, conversation, {"": "v"}), 400, param="metadata")
+    assert row_counts() == before
 
 
 @WRITES
@@ -138,9 +125,9 @@ def test_it_accepts_an_empty_value(api, conversation, write):
 
 @WRITES
 def test_it_rejects_a_513_character_value(api, conversation, write):
-    before = rows()
-    assert_error(write(api, conversation, {"k": "v" * 513}), "metadata")
-    assert rows() == before
+    before = row_counts()
+    assert_api_error(write(api, conversation, {"k": "v" * 513}), 400, param="metadata")
+    assert row_counts() == before
     conversation.refresh_from_db()
     assert conversation.metadata == {"original": "yes"}
 
@@ -149,23 +136,26 @@ def test_it_rejects_a_513_character_value(api, conversation, write):
 @pytest.mark.parametrize("value", [1, 1.5, True, None, ["a"], {"a": "b"}], ids=["int", "float", "bool", "null",
                                                                                "array", "object"])
 def test_it_rejects_a_metadata_value_that_is_not_a_string(api, conversation, write, value):
-    before = rows()
-    assert_error(write(api, conversation, {"k": value}), "metadata", "invalid_type")
-    assert rows() == before
+    before = row_counts()
+    assert_api_error(write(api, conversation, {"k": value}), 400, param="metadata", code="invalid_type")
+    assert row_counts() == before
     conversation.refresh_from_db()
     assert conversation.metadata == {"original": "yes"}
 
 
 def test_a_bad_metadata_on_create_writes_no_items_either(api):
-    before = rows()
+    before = row_counts()
     response = api.post("/v1/conversations", {"items": messages(3), "metadata": {"k": 1}}, format="json")
-    assert_error(response, "metadata")
-    assert rows() == before
+    assert_api_error(response, 400, param="metadata")
+    assert row_counts() == before
 
 
 def test_characters_not_bytes_are_counted(api, conversation):
     response = update(api, conversation, {"é" * 64: "ü" * 512})
     assert response.status_code == 200
+    assert response.json()["metadata"] == {"é" * 64: "ü" * 512}
+    conversation.refresh_from_db()
+    assert conversation.metadata == {"é" * 64: "ü" * 512}
 
 
 # --- list parameters ----------------------------------------------------------------------------
@@ -189,13 +179,13 @@ def many(project, conversation):
 @pytest.mark.parametrize(("limit", "code"), [("0", "integer_below_min_value"), ("101", "integer_above_max_value"),
                                              ("-1", "integer_below_min_value")])
 def test_it_rejects_a_limit_outside_1_to_100(api, conversation, list_url, limit, code):
-    assert_error(api.get(f"{list_url(conversation)}?limit={limit}"), "limit", code)
+    assert_api_error(api.get(f"{list_url(conversation)}?limit={limit}"), 400, param="limit", code=code)
 
 
 @LISTS
 @pytest.mark.parametrize("limit", ["abc", "1.5", "ten"])
 def test_it_rejects_a_limit_that_is_not_an_integer(api, conversation, list_url, limit):
-    assert_error(api.get(f"{list_url(conversation)}?limit={limit}"), "limit", "invalid_type")
+    assert_api_error(api.get(f"{list_url(conversation)}?limit={limit}"), 400, param="limit", code="invalid_type")
 
 
 @LISTS
@@ -211,5 +201,5 @@ def test_it_accepts_the_limits_1_and_100(api, conversation, many, list_url, limi
 @pytest.mark.parametrize("order", ["ASC", "up", "newest", "descending"])
 def test_it_rejects_an_unknown_order(api, conversation, list_url, order):
     response = api.get(f"{list_url(conversation)}?order={order}")
-    assert_error(response, "order", "invalid_value")
+    assert_api_error(response, 400, param="order", code="invalid_value")
     assert order in response.json()["error"]["message"]

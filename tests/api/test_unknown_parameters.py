@@ -7,12 +7,9 @@ checks with the real Python and Node clients).
 
 import pytest
 
-from conversations.models import AuditEvent, Conversation, Item
+from conversations.models import Item
 from tests.factories import make_conversation
-
-
-def rows():
-    return Conversation.objects.count(), Item.objects.count(), AuditEvent.objects.count()
+from tests.helpers import row_counts
 
 
 def assert_unknown(response, param: str) -> None:
@@ -27,10 +24,10 @@ def assert_unknown(response, param: str) -> None:
 
 
 def test_a_misspelt_metadata_on_conversations_create_is_refused_and_nothing_is_created(api):
-    before = rows()
+    before = row_counts()
     response = api.post("/v1/conversations", {"metdata": {"topic": "demo"}}, format="json")
     assert_unknown(response, "metdata")
-    assert rows() == before
+    assert row_counts() == before
 
 
 def test_a_misspelt_metadata_on_conversations_update_leaves_the_metadata_alone(api, project):
@@ -44,11 +41,11 @@ def test_a_misspelt_metadata_on_conversations_update_leaves_the_metadata_alone(a
 
 def test_an_unknown_body_parameter_on_items_create_is_refused(api, project):
     conversation = make_conversation(project)
-    before = rows()
+    before = row_counts()
     response = api.post(f"/v1/conversations/{conversation.public_id}/items",
                         {"items": [{"role": "user", "content": "hi"}], "include": ["x"]}, format="json")
     assert_unknown(response, "include")
-    assert rows() == before
+    assert row_counts() == before
 
 
 # --- item fields -----------------------------------------------------------------------------
@@ -79,10 +76,10 @@ MESSAGE = {"type": "message", "role": "user", "content": [{"type": "input_text",
 ])
 def test_an_unknown_item_field_is_refused_with_its_path(api, project, item, param):
     conversation = make_conversation(project)
-    before = rows()
+    before = row_counts()
     for path in ("/v1/conversations", f"/v1/conversations/{conversation.public_id}/items"):
         assert_unknown(api.post(path, {"items": [item]}, format="json"), param)
-    assert rows() == before
+    assert row_counts() == before
 
 
 def test_an_unknown_item_field_is_named_by_its_index_in_the_batch(api, project):
@@ -148,10 +145,10 @@ def test_an_unknown_query_parameter_is_refused_everywhere(api, project, call):
     method, path = paths(conversation)[call]
     body = {"metadata": {}} if call == "conversations.update" else (
         {"items": [{"role": "user", "content": "x"}]} if method == "post" else None)
-    before = rows()
+    before = row_counts()
     response = getattr(api, method)(f"{path}?limt=5", body, format="json")
     assert_unknown(response, "limt")
-    assert rows() == before
+    assert row_counts() == before
 
 
 @pytest.mark.parametrize("query", [

@@ -22,18 +22,19 @@ def history(project):
     return first
 
 
-def rows(page):
+def result_rows(page):
+    """The rows of the results table, as a locator for expect() to wait on."""
     return page.locator("#results tbody tr")
 
 
 def test_filtering_by_action_updates_the_rows_and_the_url(console, viewer, history):
     page = console.page
     console.log_in(viewer, next_path="/audit/")
-    expect(rows(page)).to_have_count(3)
+    expect(result_rows(page)).to_have_count(3)
 
     page.get_by_label("Action").select_option("conversation.update")
-    expect(rows(page)).to_have_count(1)
-    expect(rows(page)).to_contain_text("conversation.update")
+    expect(result_rows(page)).to_have_count(1)
+    expect(result_rows(page)).to_contain_text("conversation.update")
     expect(page).to_have_url(re.compile(r"[?&]action=conversation.update(&|$)"))
 
     # The conversation link narrows the log to that conversation.
@@ -46,5 +47,5 @@ def test_filtering_replaces_the_results_region_instead_of_nesting_in_it(console,
     page = console.page
     console.log_in(viewer, next_path="/audit/")
     page.get_by_label("Action").select_option("conversation.create")
-    expect(rows(page)).to_have_count(2)
+    expect(result_rows(page)).to_have_count(2)
     assert page.locator("[id=results]").count() == 1

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def world(project, admin_user):
+def rich_conversation(project, admin_user):
     """A little of everything: two projects, keys (one revoked), conversations of every kind of item."""
     globex = make_project("globex")
     make_api_key(project, name="zendesk")
@@ -34,7 +34,7 @@ def world(project, admin_user):
     return conversation
 
 
-def test_the_main_pages_render_without_errors(console, admin_user, world):
+def test_the_main_pages_render_without_errors(console, admin_user, rich_conversation):
     page = console.page
     console.log_in(admin_user)
 
@@ -42,7 +42,7 @@ def test_the_main_pages_render_without_errors(console, admin_user, world):
     expect(page.locator("#results tbody a.mono")).to_have_count(4)
     assert console.screenshot("search").exists()
 
-    page.get_by_role("link", name=world.public_id).click()
+    page.get_by_role("link", name=rich_conversation.public_id).click()
     expect(page.locator("#items article.item")).to_have_count(6)
     expect(page.locator("article.item-call")).to_contain_text("order_status")
     expect(page.locator("article.item-output")).to_contain_text('"status": "shipped"')
@@ -69,7 +69,7 @@ def test_the_main_pages_render_without_errors(console, admin_user, world):
         "search.png", "conversation.png", "audit-log.png", "overview.png", "api-keys.png"}
 
 
-def test_an_admin_creates_an_api_key_and_sees_its_secret_once(console, admin_user, world):
+def test_an_admin_creates_an_api_key_and_sees_its_secret_once(console, admin_user, rich_conversation):
     page = console.page
     console.log_in(admin_user, next_path="/api-keys/")
     page.get_by_text("Create a key").click()
@@ -87,7 +87,7 @@ def test_an_admin_creates_an_api_key_and_sees_its_secret_once(console, admin_use
     expect(page.locator("tbody tr", has_text="crm")).to_have_count(1)
 
 
-def test_viewers_have_no_api_keys_page(console, viewer, world):
+def test_viewers_have_no_api_keys_page(console, viewer, rich_conversation):
     page = console.page
     console.log_in(viewer)
     expect(page.get_by_role("link", name="API keys")).to_have_count(0)

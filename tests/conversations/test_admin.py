@@ -258,7 +258,7 @@ def test_it_refuses_to_delete_a_project(superuser_client, other_project, other_a
 
 
 @pytest.fixture
-def world(root, project, conversation, api_key):
+def one_row_per_model(root, project, conversation, api_key):
     """One row of every model the admin shows."""
     return {
         Project: project,
@@ -272,8 +272,8 @@ def world(root, project, conversation, api_key):
 
 
 @pytest.mark.parametrize("model", list(admin.site._registry), ids=lambda model: model._meta.label)
-def test_the_changelist_and_change_views_render(superuser_client, world, model):
-    obj = world[model]
+def test_the_changelist_and_change_views_render(superuser_client, one_row_per_model, model):
+    obj = one_row_per_model[model]
     app, name = model._meta.app_label, model._meta.model_name
 
     changelist = superuser_client.get(reverse(f"admin:{app}_{name}_changelist"))

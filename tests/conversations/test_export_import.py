@@ -36,7 +36,7 @@ def set_created_at(conversation, when: datetime) -> None:
 
 
 @pytest.fixture
-def world(project, other_project, item_examples):
+def conversations_to_export(project, other_project, item_examples):
     """Two projects; every item type; an item deleted (a gap in positions); an empty
     conversation; unicode; items appended at different times."""
     everything = make_conversation(project, items=item_examples["valid_inputs"][:20],
@@ -56,7 +56,7 @@ def empty_the_database() -> None:
     Project.objects.all().delete()
 
 
-def test_export_then_import_into_an_empty_database_then_export_gives_the_same_file(tmp_path, world):
+def test_export_then_import_into_an_empty_database_then_export_gives_the_same_file(tmp_path, conversations_to_export):
     first = export(tmp_path, name="first.jsonl")
     empty_the_database()
 
@@ -66,8 +66,8 @@ def test_export_then_import_into_an_empty_database_then_export_gives_the_same_fi
     assert export(tmp_path, name="second.jsonl") == first
 
 
-def test_the_round_trip_keeps_ids_times_order_metadata_and_bodies(tmp_path, world):
-    everything, long, _ = world
+def test_the_round_trip_keeps_ids_times_order_metadata_and_bodies(tmp_path, conversations_to_export):
+    everything, long, _ = conversations_to_export
     before = {c.public_id: (c.project.name, c.created_at, c.updated_at, c.metadata,
                             list(c.items.order_by("position").values_list("public_id", "body", "created_at")))
               for c in Conversation.objects.select_related("project")}
@@ -87,8 +87,8 @@ def test_the_round_trip_keeps_ids_times_order_metadata_and_bodies(tmp_path, worl
     assert Item.objects.filter(conversation=copy, text__contains="later 20+").exists()
 
 
-def test_each_line_is_one_conversation_with_exact_times(tmp_path, world):
-    everything, long, empty = world
+def test_each_line_is_one_conversation_with_exact_times(tmp_path, conversations_to_export):
+    everything, long, empty = conversations_to_export
     everything.refresh_from_db()
     exported = lines(export(tmp_path))
 
@@ -110,7 +110,7 @@ def test_bodies_keep_what_the_api_only_returns_on_request(tmp_path, project):
     assert line["items"][0]["encrypted_content"] == "gAAAA-secret"
 
 
-def test_importing_the_same_file_again_changes_nothing(tmp_path, world):
+def test_importing_the_same_file_again_changes_nothing(tmp_path, conversations_to_export):
     export(tmp_path)
     empty_the_database()
     run("import_conversations", str(tmp_path / "export.jsonl"))
@@ -167,7 +167,7 @@ def test_an_id_taken_in_another_project_is_refused(tmp_path, project, other_proj
     assert not Conversation.objects.filter(project=other_project).exists()
 
 
-def test_project_option_puts_everything_into_one_project(tmp_path, world):
+def test_project_option_puts_everything_into_one_project(tmp_path, conversations_to_export):
     export(tmp_path)
     empty_the_database()
     run("import_conversations", str(tmp_path / "export.jsonl"), "--project", "restored")
@@ -232,7 +232,7 @@ def test_import_refuses_a_missing_file(tmp_path, db):
         run("import_conversations", str(tmp_path / "nope.jsonl"))
 
 
-def test_gzip_files_round_trip(tmp_path, world):
+def test_gzip_files_round_trip(tmp_path, conversations_to_export):
     run("export_conversations", "-o", str(tmp_path / "export.jsonl.gz"))
     plain = export(tmp_path)
     empty_the_database()
@@ -278,19 +278,19 @@ def test_export_explains_mistakes(tmp_path, project, args, message):
         run("export_conversations", *args)
 
 
-def test_export_to_standard_output_keeps_the_summary_out_of_the_data(world):
+def test_export_to_standard_output_keeps_the_summary_out_of_the_data(conversations_to_export):
     out, err = run("export_conversations")
     assert len(lines(out)) == 3
     assert err.startswith("Exported 3 conversation(s) and 82 item(s)")
 
 
-def test_export_to_a_file_leaves_no_partial_file_and_prints_the_summary(tmp_path, world):
+def test_export_to_a_file_leaves_no_partial_file_and_prints_the_summary(tmp_path, conversations_to_export):
     out, _ = run("export_conversations", "-o", str(tmp_path / "x.jsonl"))
     assert out.startswith("Exported 3 conversation(s)")
     assert [p.name for p in tmp_path.iterdir()] == ["x.jsonl"]
 
 
-def test_export_into_a_missing_directory_is_a_clear_error(tmp_path, world):
+def test_export_into_a_missing_directory_is_a_clear_error(tmp_path, conversations_to_export):
     with pytest.raises(CommandError, match="Cannot write"):
         run("export_conversations", "-o", str(tmp_path / "no" / "x.jsonl"))
 

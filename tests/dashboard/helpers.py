@@ -6,7 +6,7 @@ from urllib.parse import quote, urlsplit
 from django.http import QueryDict
 from django.test import Client
 
-from tests.conftest import make_user
+from tests.factories import make_user
 
 # What htmx sends with every request it makes.
 HX = {"HX-Request": "true"}

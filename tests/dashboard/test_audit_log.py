@@ -19,7 +19,7 @@ OLDER = re.compile(r'<a href="([^"]+)" hx-get="[^"]+" hx-target="#results" hx-sw
                    r'hx-push-url="true">Older events</a>')
 
 
-def rows(response) -> list[tuple[str, str]]:
+def listed_events(response) -> list[tuple[str, str]]:
     """(actor label, action) of each event the page lists, in order."""
     return ROW.findall(response.content.decode())
 
@@ -53,7 +53,7 @@ def test_api_writes_and_console_writes_both_appear_with_their_actors(api, api_ke
     response = operator_client.get(URL)
     assert response.status_code == 200
     key_label = f"api_key:{api_key[0].prefix}"
-    assert rows(response)[:4] == [
+    assert listed_events(response)[:4] == [
         ("user:otto", "item.delete"),
         ("user:otto", "conversation.update"),
         (key_label, "items.create"),
@@ -75,7 +75,7 @@ def test_api_key_writes_by_the_console_are_audited_too(admin_client_, project):
     admin_client_.post("/api-keys/", {"project": project.pk, "name": "zapier"})
     prefix = AuditEvent.objects.get(action="api_key.create", actor_label="user:ada").details["prefix"]
     admin_client_.post(f"/api-keys/{prefix}/revoke/")
-    assert rows(admin_client_.get(URL))[:2] == [("user:ada", "api_key.revoke"), ("user:ada", "api_key.create")]
+    assert listed_events(admin_client_.get(URL))[:2] == [("user:ada", "api_key.revoke"), ("user:ada", "api_key.create")]
 
 
 def test_newest_events_come_first(viewer_client, project):
@@ -97,13 +97,13 @@ def test_filter_by_action(viewer_client, project):
     services.conversation_delete(conversation=conversation, actor=services.SYSTEM)
     make_conversation(project)
     response = viewer_client.get(URL, {"action": "conversation.delete"})
-    assert rows(response) == [("system", "conversation.delete")]
+    assert listed_events(response) == [("system", "conversation.delete")]
     assert '<option value="conversation.delete" selected>' in response.content.decode()
 
 
 def test_an_unknown_action_is_ignored(viewer_client, project):
     make_events(2)
-    assert len(rows(viewer_client.get(URL, {"action": "drop.tables"}))) == 2
+    assert len(listed_events(viewer_client.get(URL, {"action": "drop.tables"}))) == 2
 
 
 def test_filter_by_actor_matches_part_of_the_label_ignoring_case(viewer_client, project):
@@ -111,7 +111,7 @@ def test_filter_by_actor_matches_part_of_the_label_ignoring_case(viewer_client, 
     make_events(1, actor_label="user:bob")
     make_events(1, actor_label="api_key:cvs_ALICEabc")
     response = viewer_client.get(URL, {"actor": " Alice "})
-    assert sorted(label for label, _ in rows(response)) == ["api_key:cvs_ALICEabc", "user:alice", "user:alice"]
+    assert sorted(label for label, _ in listed_events(response)) == ["api_key:cvs_ALICEabc", "user:alice", "user:alice"]
     assert 'name="actor" value="Alice"' in response.content.decode()
 
 
@@ -120,7 +120,7 @@ def test_filter_by_conversation(viewer_client, project):
     services.conversation_update(conversation=conversation, actor=services.SYSTEM, metadata={"a": "1"})
     make_conversation(project)
     response = viewer_client.get(URL, {"conversation": conversation.public_id})
-    assert rows(response) == [("system", "conversation.update"), ("system", "conversation.create")]
+    assert listed_events(response) == [("system", "conversation.update"), ("system", "conversation.create")]
     assert f'name="conversation" value="{conversation.public_id}"' in response.content.decode()
 
 
@@ -129,7 +129,7 @@ def test_filters_combine(viewer_client, project):
     services.conversation_update(conversation=conversation, actor=services.SYSTEM, metadata={"a": "1"})
     response = viewer_client.get(URL, {"conversation": conversation.public_id, "action": "conversation.update",
                                        "actor": "system"})
-    assert rows(response) == [("system", "conversation.update")]
+    assert listed_events(response) == [("system", "conversation.update")]
 
 
 def test_the_conversation_page_links_to_its_history(viewer_client, project):
@@ -144,13 +144,13 @@ def test_the_conversation_page_links_to_its_history(viewer_client, project):
 def test_older_events_come_page_by_page(viewer_client, project):
     events = make_events(60)
     first = viewer_client.get(URL)
-    assert len(rows(first)) == 50
+    assert len(listed_events(first)) == 50
     assert events[-1].conversation_id in first.content.decode()
     assert events[9].conversation_id not in first.content.decode()
     path, query = split_location(older_url(first))
     assert (path, query["after"]) == (URL, str(events[10].pk))
     second = viewer_client.get(older_url(first))
-    assert len(rows(second)) == 10
+    assert len(listed_events(second)) == 10
     assert all(event.conversation_id in second.content.decode() for event in events[:10])
     assert events[10].conversation_id not in second.content.decode()
     assert older_url(second) is None
@@ -162,13 +162,13 @@ def test_older_events_keep_the_filters(viewer_client, project):
     first = viewer_client.get(URL, {"actor": "alice"})
     assert split_location(older_url(first))[1]["actor"] == "alice"
     second = viewer_client.get(older_url(first))
-    assert [label for label, _ in rows(second)] == ["user:alice"] * 5
+    assert [label for label, _ in listed_events(second)] == ["user:alice"] * 5
 
 
 def test_a_malformed_cursor_shows_the_newest_events(viewer_client, project):
     make_events(3)
     response = viewer_client.get(URL, {"after": "yesterday"})
-    assert (response.status_code, len(rows(response))) == (200, 3)
+    assert (response.status_code, len(listed_events(response))) == (200, 3)
 
 
 # --- full page vs htmx ----------------------------------------------------------------------------
@@ -185,10 +185,10 @@ def test_an_htmx_request_gets_only_the_results_section(viewer_client, project):
     fragment = response.content.decode()
     assert fragment.strip().startswith('<section id="results">')
     assert "<html" not in fragment and "<select" not in fragment
-    assert len(rows(response)) == 50
+    assert len(listed_events(response)) == 50
     older = viewer_client.get(older_url(response), headers=HX)
     assert older.content.decode().strip().startswith('<section id="results">')
-    assert len(rows(older)) == 10
+    assert len(listed_events(older)) == 10
 
 
 def test_a_history_restore_request_gets_the_full_page(viewer_client, project):

@@ -8,7 +8,6 @@ import pytest
 
 from conversations.models import ApiKey, AuditEvent, Conversation, Item
 from tests.dashboard.helpers import HX, console_client
-from tests.factories import make_api_key, make_conversation
 
 pytestmark = pytest.mark.django_db
 
@@ -24,24 +23,16 @@ ENDPOINTS = {
 }
 
 
-@pytest.fixture
-def world(project):
-    conversation = make_conversation(project, metadata={"a": "1"},
-                                     items=[{"role": "user", "content": "x"}, {"role": "user", "content": "y"}])
-    key, _ = make_api_key(project)
-    return {"project": project, "conversation": conversation, "item": conversation.items.first(), "key": key}
-
-
-def post_to(world, endpoint: str) -> tuple[str, dict]:
-    conversation, item = world["conversation"], world["item"]
+def post_to(console_objects, endpoint: str) -> tuple[str, dict]:
+    conversation, item = console_objects.conversation, console_objects.item
     base = f"/conversations/{conversation.public_id}/"
     return {
         "metadata edit": (f"{base}metadata/", {"key": ["a"], "value": ["2"]}),
         "item delete": (f"{base}items/{item.public_id}/delete/", {}),
         "conversation delete": (f"{base}delete/", {}),
         "bulk delete": ("/conversations/delete/", {"ids": [conversation.public_id], "confirm": "yes"}),
-        "api key create": ("/api-keys/", {"project": world["project"].pk, "name": "new"}),
-        "api key revoke": (f"/api-keys/{world['key'].prefix}/revoke/", {}),
+        "api key create": ("/api-keys/", {"project": console_objects.project.pk, "name": "new"}),
+        "api key revoke": (f"/api-keys/{console_objects.key.prefix}/revoke/", {}),
         "logout": ("/accounts/logout/", {}),
     }[endpoint]
 
@@ -64,11 +55,11 @@ def csrf_token(client) -> str:
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS)
 @pytest.mark.parametrize("from_htmx", [False, True], ids=["form", "htmx"])
-def test_a_post_without_a_token_is_refused_and_changes_nothing(world, endpoint, from_htmx):
+def test_a_post_without_a_token_is_refused_and_changes_nothing(console_objects, endpoint, from_htmx):
     client = console_client(ENDPOINTS[endpoint], enforce_csrf_checks=True)
     client.get("/")  # the session has a CSRF cookie; the POST just does not carry the token
     before = snapshot()
-    path, data = post_to(world, endpoint)
+    path, data = post_to(console_objects, endpoint)
     response = client.post(path, data, headers=HX if from_htmx else {})
     assert response.status_code == 403
     assert "CSRF verification failed" in response.content.decode()
@@ -77,21 +68,21 @@ def test_a_post_without_a_token_is_refused_and_changes_nothing(world, endpoint, 
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS)
-def test_a_wrong_token_is_refused_too(world, endpoint):
+def test_a_wrong_token_is_refused_too(console_objects, endpoint):
     client = console_client(ENDPOINTS[endpoint], enforce_csrf_checks=True)
     client.get("/")
     before = snapshot()
-    path, data = post_to(world, endpoint)
+    path, data = post_to(console_objects, endpoint)
     response = client.post(path, {**data, "csrfmiddlewaretoken": "x" * 64})
     assert response.status_code == 403
     assert snapshot() == before
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS)
-def test_a_post_with_the_form_token_goes_through(world, endpoint):
+def test_a_post_with_the_form_token_goes_through(console_objects, endpoint):
     client = console_client(ENDPOINTS[endpoint], enforce_csrf_checks=True)
     before = snapshot()
-    path, data = post_to(world, endpoint)
+    path, data = post_to(console_objects, endpoint)
     response = client.post(path, {**data, "csrfmiddlewaretoken": csrf_token(client)})
     assert response.status_code in (200, 302)
     if endpoint == "logout":
@@ -101,10 +92,10 @@ def test_a_post_with_the_form_token_goes_through(world, endpoint):
 
 
 @pytest.mark.parametrize("endpoint", ["metadata edit", "item delete", "conversation delete"])
-def test_htmx_posts_carry_the_token_from_hx_headers(world, endpoint):
+def test_htmx_posts_carry_the_token_from_hx_headers(console_objects, endpoint):
     client = console_client(ENDPOINTS[endpoint], enforce_csrf_checks=True)
     before = snapshot()
-    path, data = post_to(world, endpoint)
+    path, data = post_to(console_objects, endpoint)
     response = client.post(path, data, headers={**HX, "X-CSRFToken": csrf_token(client)})
     assert response.status_code == 200
     assert snapshot() != before
@@ -113,7 +104,7 @@ def test_htmx_posts_carry_the_token_from_hx_headers(world, endpoint):
 def test_the_login_form_needs_a_token_too(db):
     from django.test import Client
 
-    from tests.conftest import make_user
+    from tests.factories import make_user
 
     make_user("lena", "viewer")
     client = Client(enforce_csrf_checks=True)

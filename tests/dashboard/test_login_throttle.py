@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 
 from dashboard import login
-from tests.conftest import make_user
+from tests.factories import make_user
 
 pytestmark = pytest.mark.django_db
 

@@ -8,9 +8,8 @@ from django.urls import reverse
 
 from dashboard import roles
 from dashboard import urls as dashboard_urls
-from tests.conftest import make_user
 from tests.dashboard.helpers import console_client, login_redirect
-from tests.factories import make_api_key, make_conversation
+from tests.factories import make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -42,17 +41,9 @@ ACCESS = [
 ACCESS_IDS = [f"{method}-{name}" for name, method, _, _ in ACCESS]
 
 
-@pytest.fixture
-def world(project):
-    """One conversation with one item, and one API key: enough for every console URL to resolve."""
-    conversation = make_conversation(project, items=[{"role": "user", "content": "x"}])
-    key, _ = make_api_key(project)
-    return {"project": project, "conversation": conversation, "item": conversation.items.get(), "key": key}
-
-
-def request_for(world, name: str) -> tuple[str, dict]:
+def request_for(console_objects, name: str) -> tuple[str, dict]:
     """The URL of a console page, and the form data a POST to it would carry."""
-    conversation, item, key = world["conversation"], world["item"], world["key"]
+    conversation, item, key = console_objects.conversation, console_objects.item, console_objects.key
     args = {
         "conversation-detail": [conversation.public_id],
         "conversation-download": [conversation.public_id],
@@ -65,7 +56,7 @@ def request_for(world, name: str) -> tuple[str, dict]:
     data = {
         "metadata-edit": {"key": ["a"], "value": ["1"]},
         "conversation-bulk-delete": {"ids": [conversation.public_id]},
-        "api-keys": {"project": world["project"].pk, "name": "new"},
+        "api-keys": {"project": console_objects.project.pk, "name": "new"},
     }.get(name, {})
     return reverse(f"dashboard:{name}", args=args), data
 
@@ -80,23 +71,23 @@ def test_the_table_agrees_with_dashboard_roles(name, method, allowed, permission
 
 
 @pytest.mark.parametrize(("name", "method", "allowed", "permission"), ACCESS, ids=ACCESS_IDS)
-def test_anonymous_users_are_sent_to_log_in(client, world, name, method, allowed, permission):
-    path, data = request_for(world, name)
+def test_anonymous_users_are_sent_to_log_in(client, console_objects, name, method, allowed, permission):
+    path, data = request_for(console_objects, name)
     response = getattr(client, method)(path, data if method == "post" else None)
     assert response.status_code == 302
     assert response["Location"] == login_redirect(path)
 
 
 @pytest.mark.parametrize(("name", "method", "allowed", "permission"), ACCESS, ids=ACCESS_IDS)
-def test_users_without_a_role_get_403(world, name, method, allowed, permission):
-    path, data = request_for(world, name)
+def test_users_without_a_role_get_403(console_objects, name, method, allowed, permission):
+    path, data = request_for(console_objects, name)
     assert getattr(console_client(None), method)(path, data if method == "post" else None).status_code == 403
 
 
 @pytest.mark.parametrize("role", sorted(EVERYONE))
 @pytest.mark.parametrize(("name", "method", "allowed", "permission"), ACCESS, ids=ACCESS_IDS)
-def test_each_role_is_allowed_or_gets_403(world, role, name, method, allowed, permission):
-    path, data = request_for(world, name)
+def test_each_role_is_allowed_or_gets_403(console_objects, role, name, method, allowed, permission):
+    path, data = request_for(console_objects, name)
     response = getattr(console_client(role), method)(path, data if method == "post" else None)
     if role in allowed:
         assert response.status_code in ({200} if method == "get" else {200, 302})
@@ -104,12 +95,12 @@ def test_each_role_is_allowed_or_gets_403(world, role, name, method, allowed, pe
         assert response.status_code == 403
 
 
-def test_superusers_may_open_every_page(world):
+def test_superusers_may_open_every_page(console_objects):
     client = Client()
     client.force_login(User.objects.create_superuser("root", password="pw-root"))
     for name, method, _, _ in ACCESS:
         if method == "get":
-            path, _ = request_for(world, name)
+            path, _ = request_for(console_objects, name)
             assert client.get(path).status_code == 200, name
 
 

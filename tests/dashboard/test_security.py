@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import make_user
-from tests.factories import make_conversation
+from tests.factories import make_conversation, make_user
 
 pytestmark = pytest.mark.django_db
 
