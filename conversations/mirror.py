@@ -1,19 +1,25 @@
 """Copy conversations from any OpenAI-compatible Conversations API (`manage.py mirror`).
 
 For each conversation id: look up what is stored here (its last item), ask the upstream
-server through the official `openai` SDK for the conversation (metadata, created_at) and for
-the items after that last one, oldest first (`items.list(order="asc", after=…)`, auto-
-paginated, every `include` asked for so nothing optional is left behind), hold them in
-memory, then hand them to services.conversation_import, which checks them by the API's rules
-and writes them in one transaction. A failure anywhere leaves the conversation as it was.
+server for the conversation (metadata, created_at) and for the items after that last one,
+oldest first (`items.list(order="asc", after=…)`, page by page, every `include` asked for so
+nothing optional is left behind), then hand them to services.conversation_import, which checks
+them and writes them in one transaction. A failure anywhere leaves the conversation as it was.
 
-Network trouble is the SDK's to retry: connection errors, timeouts, 408, 409, 429 and 5xx
-are retried per request with exponential backoff (0.5 s doubling, capped at 8 s, honouring
-Retry-After); what still fails is reported for that conversation and the run goes on.
+Answers are read as the JSON the upstream sent (the SDK's raw responses), never through the
+SDK's models: those turn integers into floats (`1` -> `1.0`, 2**53 + 1 -> 2**53) and add
+fields the upstream never sent. Items are kept as they came when the SDK's output models accept
+them (validators.normalize_stored_item); `lenient` keeps the others too, marked.
 
-The mirror only appends: items deleted upstream after they were copied stay here, and a
-conversation whose last copied item is gone upstream is reported (delete the copy here and
-mirror it again).
+Several conversations are fetched at once (`fetch_conversation`, thread-safe, no database);
+the caller writes them one at a time. Network trouble is the SDK's to retry: connection errors,
+timeouts, 408, 409, 429 and 5xx are retried per request with exponential backoff (0.5 s
+doubling, capped at 8 s, honouring Retry-After); what still fails is reported for that
+conversation and the run goes on (the command stops after a few connection failures in a row).
+
+The mirror only appends. Before fetching new items it asks for the last item copied here; when
+the upstream no longer has it, that is reported, and `recopy` deletes the copy here and copies
+the conversation again from the start (in one transaction).
 """
 
 from dataclasses import dataclass
@@ -21,6 +27,7 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import openai
+from django.db import transaction
 from openai import OpenAI
 
 from . import services, validators
@@ -43,10 +50,12 @@ def make_client(base_url: str, api_key: str, *, max_retries: int = MAX_RETRIES,
 @dataclass(frozen=True)
 class MirrorResult:
     conversation_id: str
-    # "created", "appended", "updated" (metadata only), "unchanged" or "failed"
+    # "created", "appended", "updated" (metadata only), "unchanged", "recopied" or "failed"
     outcome: str
     items_added: int = 0
     error: str = ""
+    unvalidated: int = 0  # items kept as they came (lenient)
+    note: str = ""
 
 
 def source_label(base_url: str) -> str:
@@ -56,55 +65,142 @@ def source_label(base_url: str) -> str:
     return f"mirror:{host}:{parts.port}" if parts.port else f"mirror:{host}"
 
 
-def mirror_conversation(client: OpenAI, *, project: Project, conversation_id: str, actor: services.Actor,
-                        source: str = "mirror") -> MirrorResult:
-    """Bring one conversation here up to date with the upstream; never raises for a conversation's
-    own trouble (it comes back as outcome "failed" with the reason)."""
+@dataclass(frozen=True)
+class Local:
+    """What is stored here of one conversation, read before fetching (on the writer's thread)."""
 
-    def failed(message: str) -> MirrorResult:
-        return MirrorResult(conversation_id, "failed", error=message)
+    conversation_id: str
+    after: str | None = None  # the last item copied here
+    refusal: str = ""  # why it cannot be mirrored at all
 
+
+@dataclass(frozen=True)
+class Fetched:
+    """One conversation as the upstream returned it (raw JSON), or why not."""
+
+    local: Local
+    conversation: dict | None = None
+    items: tuple = ()
+    after: str | None = None  # what `items` follow (None: the whole timeline)
+    last_gone: bool = False  # the last item copied here is gone upstream
+    error: str = ""
+    unreachable: bool = False  # a connection error (after retries)
+
+
+def local_state(*, project: Project, conversation_id: str) -> Local:
     local = Conversation.objects.select_related("project").filter(public_id=conversation_id).first()
-    if local is not None and local.project_id != project.pk:
-        return failed(f"a conversation with this id already exists here in project '{local.project.name}' "
-                      "(conversation ids are unique across projects); not copied")
-    # Only what comes after the last item copied here is fetched.
-    after = None
-    if local is not None:
-        last = Item.objects.filter(conversation=local).order_by("-position").values_list("public_id", flat=True)
-        after = last.first()
+    if local is None:
+        return Local(conversation_id)
+    if local.project_id != project.pk:
+        return Local(conversation_id, refusal=f"a conversation with this id already exists here in project "
+                                              f"'{local.project.name}' (conversation ids are unique across "
+                                              "projects); not copied")
+    last = Item.objects.filter(conversation=local).order_by("-position").values_list("public_id", flat=True)
+    return Local(conversation_id, after=last.first())
+
+
+def fetch_conversation(client: OpenAI, local: Local, *, recopy: bool = False) -> Fetched:
+    """Everything upstream after the last item copied here (the whole timeline when there is none,
+    or when it is gone upstream and `recopy`); never raises for a conversation's own trouble."""
+    conversation_id, after, last_gone = local.conversation_id, local.after, False
+
+    def failed(message: str, unreachable: bool = False) -> Fetched:
+        return Fetched(local, error=message, unreachable=unreachable, last_gone=last_gone)
+
+    if local.refusal:
+        return failed(local.refusal)
+    gone = (f"the last item copied here ('{after}') is gone upstream; run again with --recopy to delete the "
+            "copy here and copy the conversation again")
     try:
-        upstream = client.conversations.retrieve(conversation_id)
-        pages = client.conversations.items.list(conversation_id, order="asc", limit=PAGE_SIZE, include=INCLUDE,
-                                                **({"after": after} if after else {}))
-        items = [item.to_dict(mode="json") for item in pages]
+        conversation = client.conversations.with_raw_response.retrieve(conversation_id).http_response.json()
+        if after is not None:
+            try:
+                client.conversations.items.with_raw_response.retrieve(after, conversation_id=conversation_id)
+            except openai.NotFoundError:
+                last_gone = True
+                if recopy:
+                    after = None
+        items: list[dict] = []
+        cursor = after
+        while True:
+            try:
+                page = client.conversations.items.with_raw_response.list(
+                    conversation_id, order="asc", limit=PAGE_SIZE, include=INCLUDE,
+                    **({"after": cursor} if cursor else {})).http_response.json()
+            except (openai.NotFoundError, openai.BadRequestError) as exc:
+                # The conversation is there (retrieved above): what it refuses is the cursor.
+                if after is not None and cursor == after and (last_gone or getattr(exc, "param", None) == "after"
+                                                              or exc.status_code == 404):
+                    return failed(gone)
+                raise
+            data = page.get("data") if isinstance(page, dict) else None
+            if not isinstance(data, list):
+                return failed("unexpected answer from upstream: a page of items without a 'data' list")
+            items += data
+            if not page.get("has_more") or not data:
+                break
+            cursor = page.get("last_id") or (data[-1].get("id") if isinstance(data[-1], dict) else None)
+            if not isinstance(cursor, str):
+                return failed("unexpected answer from upstream: a page without 'last_id'")
     except openai.NotFoundError:
         return failed("not found upstream")
     except openai.BadRequestError as exc:
-        if after and exc.param == "after":
-            return failed(f"the last item copied here ('{after}') is gone upstream; delete the copy here and "
-                          "mirror it again to start over")
         return failed(f"upstream refused: {_status_message(exc)}")
     except openai.APIStatusError as exc:
         return failed(f"upstream answered {_status_message(exc)}")
     except openai.APITimeoutError:
-        return failed("upstream timed out (after retries)")
+        return failed("upstream timed out (after retries)", unreachable=True)
     except openai.APIConnectionError as exc:
-        return failed(f"could not reach upstream (after retries): {exc.__cause__ or exc}")
+        return failed(f"could not reach upstream (after retries): {exc.__cause__ or exc}", unreachable=True)
     except (openai.APIError, ValueError) as exc:
         return failed(f"unexpected answer from upstream: {exc}")
+    if not isinstance(conversation, dict) or not isinstance(conversation.get("created_at"), int | float):
+        return failed("unexpected answer from upstream: a conversation without 'created_at'")
+    return Fetched(local, conversation=conversation, items=tuple(items), after=after, last_gone=last_gone)
+
+
+def store_conversation(fetched: Fetched, *, project: Project, actor: services.Actor, source: str = "mirror",
+                       lenient: bool = False) -> MirrorResult:
+    """Write what fetch_conversation brought (on the writer's thread); a recopy deletes the copy
+    here and imports the whole timeline in one transaction."""
+    conversation_id = fetched.local.conversation_id
+    if fetched.error:
+        return MirrorResult(conversation_id, "failed", error=fetched.error)
+    upstream = fetched.conversation
+    recopy = fetched.last_gone and fetched.after is None
+    note = "" if recopy or not fetched.last_gone else (
+        f"the last item copied here ('{fetched.local.after}') is gone upstream (items after it were copied); "
+        "--recopy makes the copy match upstream")
     try:
-        result = services.conversation_import(
-            project=project, actor=actor, public_id=conversation_id,
-            created_at=datetime.fromtimestamp(upstream.created_at, tz=UTC), metadata=upstream.metadata,
-            items=items, after=after, source=source,
-        )
+        with transaction.atomic():
+            if recopy:
+                services.conversation_delete(conversation=Conversation.objects.get(public_id=conversation_id),
+                                             actor=actor)
+            result = services.conversation_import(
+                project=project, actor=actor, public_id=conversation_id,
+                created_at=datetime.fromtimestamp(upstream["created_at"], tz=UTC), metadata=upstream.get("metadata"),
+                items=list(fetched.items), after=fetched.after, source=source, lenient=lenient,
+            )
     except DomainError as exc:
-        where = f" ({exc.param})" if exc.param else ""
-        return failed(f"not copied: {exc.message}{where}")
-    return MirrorResult(conversation_id, result.outcome, items_added=result.items_added)
+        where = f" ({exc.param})" if exc.param and "cannot be stored" not in exc.message else ""
+        return MirrorResult(conversation_id, "failed", error=f"not copied: {exc.message}{where}")
+    except Conversation.DoesNotExist:
+        return MirrorResult(conversation_id, "failed", error="the copy here was deleted meanwhile; run again")
+    unvalidated = result.conversation.items.exclude(unvalidated="").count() if lenient and result.items_added else 0
+    return MirrorResult(conversation_id, "recopied" if recopy else result.outcome, items_added=result.items_added,
+                        unvalidated=unvalidated, note=note)
+
+
+def mirror_conversation(client: OpenAI, *, project: Project, conversation_id: str, actor: services.Actor,
+                        source: str = "mirror", lenient: bool = False, recopy: bool = False) -> MirrorResult:
+    """Bring one conversation here up to date with the upstream; never raises for a conversation's
+    own trouble (it comes back as outcome "failed" with the reason)."""
+    fetched = fetch_conversation(client, local_state(project=project, conversation_id=conversation_id),
+                                 recopy=recopy)
+    return store_conversation(fetched, project=project, actor=actor, source=source, lenient=lenient)
 
 
 def _status_message(exc: openai.APIStatusError) -> str:
     body = exc.body if isinstance(exc.body, dict) else {}
-    return f"{exc.status_code}: {body.get('message') or exc.message}"
+    message = body.get("message") or body.get("detail") or exc.message  # ogx answers {"detail": …}
+    return f"{exc.status_code}: {message}"

@@ -168,6 +168,10 @@ class Item(models.Model):
     # Plain text pulled out of the item, for search (see validators.extract_text).
     text = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # Why the SDK's models refused the body, for an item `mirror --lenient` kept as it came
+    # (the console marks it); empty for every checked item. A database default, so raw COPYs
+    # (seed) need not name it.
+    unvalidated = models.TextField(blank=True, default="", db_default="")
 
     objects = ItemQuerySet.as_manager()
 

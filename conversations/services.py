@@ -119,6 +119,7 @@ def _item_rows(conversation: Conversation, normalized: list[validators.Normalize
             body=item.body,
             text=item.text,
             created_at=created_at[offset],
+            unvalidated=item.unvalidated,
         )
         for offset, item in enumerate(normalized)
     ]
@@ -291,6 +292,8 @@ class ImportRequest:
     items_created_at: list[datetime] | None = None
     updated_at: datetime | None = None
     after: str | None = None
+    # Keep items the SDK's models refuse as they came, marked (validators.normalize_stored_item).
+    lenient: bool = False
 
 
 @dataclass(frozen=True)
@@ -322,7 +325,7 @@ class _Checked:
 def conversation_import(
     *, project: Project, actor: Actor, public_id: Any, created_at: datetime, metadata: Any, items: Any,
     items_created_at: list[datetime] | None = None, updated_at: datetime | None = None,
-    after: str | None = None, source: str = "file",
+    after: str | None = None, source: str = "file", lenient: bool = False,
 ) -> ImportResult:
     """Bring in a conversation from elsewhere (import_conversations, mirror), keeping its id,
     its creation time, its items' ids and their order. All or nothing, audited.
@@ -332,10 +335,13 @@ def conversation_import(
     (in this project), its stored items must be the start of the timeline given (compared by
     id: items are never edited in place), only the rest is appended, and metadata is replaced
     when it differs. A second run of the same input changes nothing and writes no audit event.
-    `items_created_at` (one per item) and `updated_at` default to now.
+    `items_created_at` (one per item) and `updated_at` default to now. Items are kept as the
+    other server returned them when the SDK's output models accept them
+    (validators.normalize_stored_item); `lenient` keeps the others too, marked `unvalidated`.
     """
     request = ImportRequest(project=project, public_id=public_id, created_at=created_at, metadata=metadata,
-                            items=items, items_created_at=items_created_at, updated_at=updated_at, after=after)
+                            items=items, items_created_at=items_created_at, updated_at=updated_at, after=after,
+                            lenient=lenient)
     return _import_one(_check(request), actor=actor, source=source)
 
 
@@ -408,7 +414,8 @@ def _check(request: ImportRequest) -> _Checked:
     """Every rule, before any write (the rules live in validators and the model)."""
     public_id = validators.validate_conversation_id(request.public_id)
     metadata = validators.validate_metadata(request.metadata)
-    normalized = validators.validate_items(request.items, max_items=None)  # a whole timeline
+    normalized = validators.validate_items(request.items, max_items=None, stored=True,  # a whole timeline
+                                           lenient=request.lenient)
     times = request.items_created_at
     if times is not None and len(times) != len(normalized):
         raise InvalidInput(f"Invalid 'items_created_at': {len(times)} times for {len(normalized)} items.",
@@ -485,7 +492,7 @@ def _import_one(check: _Checked, *, actor: Actor, source: str) -> ImportResult:
 
 
 ITEM_COPY_COLUMNS = ("conversation_id", "public_id", "position", "type", "role", "status", "body", "text",
-                     "created_at")
+                     "created_at", "unvalidated")
 
 
 def _write_items(timelines: list[tuple[Conversation, list[validators.NormalizedItem], int, list[datetime]]]) -> None:
@@ -506,7 +513,7 @@ def _write_items(timelines: list[tuple[Conversation, list[validators.NormalizedI
         for conversation, items, first, times in timelines:
             for offset, item in enumerate(items):
                 copy.write_row((conversation.pk, item.public_id, first + offset, item.type, item.role,
-                                item.status, dumps(item.body), item.text, times[offset]))
+                                item.status, dumps(item.body), item.text, times[offset], item.unvalidated))
 
 
 def _import_into(conversation, after, updated_at, metadata, normalized, times) -> ImportResult:

@@ -287,14 +287,20 @@ class NormalizedItem:
     status: str
     body: dict
     text: str
+    # Why the SDK's models refused this item, when it was stored as it came (`mirror --lenient`);
+    # empty for every item that was checked.
+    unvalidated: str = ""
 
 
 def validate_items(items: typing.Any, *, param: str = "items", allow_empty: bool = True,
-                   max_items: int | None = MAX_ITEMS_PER_REQUEST) -> list[NormalizedItem]:
+                   max_items: int | None = MAX_ITEMS_PER_REQUEST, stored: bool = False,
+                   lenient: bool = False) -> list[NormalizedItem]:
     """Check and normalise a batch of input items; the first bad item raises InvalidInput.
 
     API requests carry at most 20 items; a whole timeline brought in by import or mirror has no
-    such limit (`max_items=None`) but the same rules for every item."""
+    such limit (`max_items=None`) but the same rules for every item. `stored=True` (import,
+    mirror): items another server stored, checked by normalize_stored_item; every refused item
+    is named in the one InvalidInput raised, and `lenient` keeps them as they came instead."""
     if not isinstance(items, list):
         raise InvalidInput(
             f"Invalid type for '{param}': expected an array of items, but got {_json_type(items)} instead.",
@@ -312,7 +318,17 @@ def validate_items(items: typing.Any, *, param: str = "items", allow_empty: bool
             "but got an empty array instead.",
             param=param, code="empty_array",
         )
-    normalized = [normalize_item(item, param=f"{param}[{index}]") for index, item in enumerate(items)]
+    if stored:
+        normalized, refused = [], []
+        for index, item in enumerate(items):
+            try:
+                normalized.append(normalize_stored_item(item, param=f"{param}[{index}]", lenient=lenient))
+            except InvalidInput as exc:
+                refused.append((index, item, exc))
+        if refused:
+            raise _refused_items(refused, len(items))
+    else:
+        normalized = [normalize_item(item, param=f"{param}[{index}]") for index, item in enumerate(items)]
     seen: set[str] = set()
     for index, item in enumerate(normalized):
         if item.public_id in seen:
@@ -413,6 +429,95 @@ def normalize_item(item: typing.Any, *, param: str) -> NormalizedItem:
         body=body,
         text=extract_text(body),
     )
+
+
+def normalize_stored_item(item: typing.Any, *, param: str, lenient: bool = False) -> NormalizedItem:
+    """An item as another server stored and returned it (import, mirror).
+
+    Kept exactly as it came (numbers as written, no field added) when the SDK's output model
+    for its type accepts it, except that a `status` or a nullable field that model requires is
+    filled as normalize_item fills it. Otherwise it is read as an input item (normalize_item:
+    an exported timeline may hold items as they were sent). When both refuse it, `lenient`
+    keeps it as it came, with the reason in `unvalidated`, provided it has a valid id and a
+    database can hold it; otherwise InvalidInput (the output model's complaint)."""
+    try:
+        return _output_item(item, param)
+    except InvalidInput as exc:
+        refusal = exc
+    try:
+        return normalize_item(item, param=param)
+    except InvalidInput as exc:
+        if not isinstance(item, dict) or "id" not in item:
+            refusal = exc  # an input-shaped item: the input rules say it better
+    if not lenient:
+        raise refusal
+    return _unvalidated_item(item, param, refusal)
+
+
+def _output_item(item: typing.Any, param: str) -> NormalizedItem:
+    if not isinstance(item, dict) or not isinstance(item.get("type"), str) or item["type"] in UNSUPPORTED_ITEM_TYPES:
+        return normalize_item(item, param=param)  # its complaint names the type
+    item_type = item["type"]
+    if item_type not in output_models():
+        return normalize_item(item, param=param)
+    _check_stored_id(item, param)
+    unknown = _unknown_field(item, _item_shapes(), param)
+    if unknown is not None:
+        raise unknown_parameter(unknown)
+    output = output_models()[item_type]
+    body = item
+    for name, field in output.model_fields.items():
+        if not field.is_required() or body.get(name) is not None:
+            continue
+        if name == "status":
+            body = {**body, "status": "completed"}
+        elif name in OUTPUT_DEFAULTS.get(item_type, {}):
+            body = {**body, name: OUTPUT_DEFAULTS[item_type][name]}
+        elif name not in body and _allows_none(field.annotation):
+            body = {**body, name: None}
+    _check_sizes(body, param, item_type)
+    _check_against(_output_adapter(item_type), body, param)
+    return NormalizedItem(public_id=body["id"], type=item_type, role=_str_or_blank(body.get("role")),
+                          status=_str_or_blank(body.get("status")), body=body, text=extract_text(body))
+
+
+def _check_stored_id(item: typing.Any, param: str) -> None:
+    if not isinstance(item.get("id"), str) or not ids.CLIENT_ID_RE.match(item["id"]):
+        raise InvalidInput(
+            f"Invalid '{param}.id': an item id is 1 to 128 characters from A-Z, a-z, 0-9, '_', '-', '.' and ':'.",
+            param=f"{param}.id", code="invalid_value",
+        )
+
+
+def _unvalidated_item(item: typing.Any, param: str, refusal: InvalidInput) -> NormalizedItem:
+    """An item kept as it came although the SDK's models refuse it: it still needs an id, and
+    text a database can hold within the size limits."""
+    if not isinstance(item, dict):
+        raise refusal
+    _check_stored_id(item, param)
+    item_type = item.get("type", "message")
+    if not isinstance(item_type, str) or not 1 <= len(item_type) <= 64:
+        raise refusal
+    _check_sizes(item, param, item_type)
+    role, status = _str_or_blank(item.get("role")), _str_or_blank(item.get("status"))
+    reason = f"{refusal.message} ({refusal.param})" if refusal.param else refusal.message
+    return NormalizedItem(public_id=item["id"], type=item_type, role=role if len(role) <= 32 else "",
+                          status=status if len(status) <= 32 else "", body=item, text=extract_text(item),
+                          unvalidated=reason)
+
+
+def _refused_items(refused: list[tuple[int, typing.Any, InvalidInput]], total: int) -> InvalidInput:
+    """One error naming every refused item (its index, its id) and the field at fault."""
+    lines = []
+    for index, item, exc in refused:
+        item_id = item.get("id") if isinstance(item, dict) else None
+        named = f" ({_short(item_id)})" if isinstance(item_id, str) else ""
+        lines.append(f"items[{index}]{named}: {exc.message}")
+    first = refused[0][2]
+    if len(refused) == 1:
+        return InvalidInput(lines[0].split(": ", 1)[1], param=first.param, code=first.code)
+    return InvalidInput(f"{len(refused)} of {total} items cannot be stored: " + "; ".join(lines),
+                        param=first.param, code=first.code)
 
 
 def item_for_output(body: dict, include: frozenset[str]) -> dict:

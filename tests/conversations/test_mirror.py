@@ -10,6 +10,7 @@ or PostgreSQL, whichever the suite runs on). Upstream data is made through its A
 openai SDK, i.e. through its services.
 """
 
+import json
 import os
 import socket
 import subprocess
@@ -296,18 +297,32 @@ def test_a_wrong_key_is_reported(upstream):
     assert f"{conversation_id}: failed: upstream answered 401" in err
 
 
-def test_items_added_after_the_last_copied_item_was_deleted_upstream_are_still_copied(upstream):
-    """A Convoscope upstream keeps a deleted item's place as a cursor (spec §12), so the copy goes
-    on from there. (The deleted item stays in the copy: mirroring copies, it never deletes.)"""
+def test_when_the_last_copied_item_is_gone_upstream_it_says_so_and_recopy_starts_over(upstream):
+    """A Convoscope upstream keeps a deleted item's place as a cursor (spec §12), so the new items
+    are copied, and the run says the copy holds an item upstream no longer has; --recopy deletes
+    the copy here and copies the conversation again, so it matches upstream."""
     conversation_id = make_upstream(upstream, make_messages(3))
     run_mirror(upstream, conversation_id)
+    gone = local_bodies(conversation_id)[-1]["id"]
     with upstream.sdk() as sdk:
-        sdk.conversations.items.delete(local_bodies(conversation_id)[-1]["id"], conversation_id=conversation_id)
+        sdk.conversations.items.delete(gone, conversation_id=conversation_id)
         sdk.conversations.items.create(conversation_id, items=[{"role": "user", "content": "after the delete"}])
-    run_mirror(upstream, conversation_id)
+
+    out, err = run_mirror(upstream, conversation_id)
+    assert f"{conversation_id}: note: the last item copied here ('{gone}') is gone upstream" in err
+    assert "--recopy" in err
     bodies = local_bodies(conversation_id)
-    assert len(bodies) == 4
-    assert bodies[-1]["content"][0]["text"] == "after the delete"
+    assert len(bodies) == 4 and bodies[-1]["content"][0]["text"] == "after the delete"
+
+    with upstream.sdk() as sdk:  # the new last item goes too
+        sdk.conversations.items.delete(bodies[-1]["id"], conversation_id=conversation_id)
+    out, err = run_mirror(upstream, conversation_id, args=["--recopy"])
+    assert f"{conversation_id}: copied again from the start, 2 item(s)" in out
+    assert "1 copied again from the start (--recopy)" in out
+    assert local_bodies(conversation_id) == upstream.raw_items(conversation_id)
+    actions = list(AuditEvent.objects.filter(conversation_id=conversation_id).order_by("pk")
+                   .values_list("action", flat=True))
+    assert actions[-2:] == ["conversation.delete", "conversation.import"]
 
 
 def test_a_copy_whose_last_item_an_upstream_no_longer_knows_is_reported(upstream, monkeypatch):
@@ -328,8 +343,24 @@ def test_a_copy_whose_last_item_an_upstream_no_longer_knows_is_reported(upstream
 
     monkeypatch.setattr(mirror, "make_client", make)
     _, err = mirror_failing(upstream, conversation_id)
-    assert "is gone upstream; delete the copy here and mirror it again" in err
+    assert "is gone upstream; run again with --recopy to delete the copy here and copy the conversation again" in err
     assert len(local_bodies(conversation_id)) == 3
+
+
+def test_an_upstream_that_answers_404_to_a_deleted_after_is_reported_too(upstream, monkeypatch):
+    """ogx answers 404 to `after=<an id it does not know>`: that is the cursor, not the conversation."""
+    conversation_id = make_upstream(upstream, make_messages(2))
+    run_mirror(upstream, conversation_id)
+
+    def answer(request):
+        if "/items" in request.url.path:
+            return httpx2.Response(404, json={"detail": "Item not found"})
+        return httpx2.Response(200, json={"id": conversation_id, "object": "conversation",
+                                          "created_at": 1700000000, "metadata": None})
+
+    monkeypatch.setattr(mirror, "make_client", mocked(answer))
+    _, err = mirror_failing(upstream, conversation_id)
+    assert "is gone upstream; run again with --recopy" in err and "not found upstream" not in err
 
 
 def test_items_this_server_cannot_store_fail_the_whole_conversation(upstream, monkeypatch):
@@ -351,6 +382,92 @@ def test_items_this_server_cannot_store_fail_the_whole_conversation(upstream, mo
     _, err = mirror_failing(upstream, "conv_future")
     assert "conv_future: failed: not copied: Invalid value: 'hologram'" in err and "(items[1].type)" in err
     assert not Conversation.objects.exists()
+
+
+def mocked(answer):
+    def make(base_url, api_key, *, max_retries, timeout):
+        return OpenAI(base_url=base_url, api_key=api_key, max_retries=0,
+                      http_client=openai.DefaultHttpxClient(transport=httpx2.MockTransport(answer)))
+    return make
+
+
+def upstream_of(items: list[dict], conversation_id: str = "conv_peer"):
+    """An upstream (a mock) holding one conversation with `items`, as raw JSON."""
+    def answer(request):
+        if request.url.path.endswith("/items"):
+            return httpx2.Response(200, content=json.dumps(
+                {"object": "list", "data": items, "first_id": items[0]["id"], "last_id": items[-1]["id"],
+                 "has_more": False}).encode(), headers={"content-type": "application/json"})
+        return httpx2.Response(200, json={"id": conversation_id, "object": "conversation", "created_at": 1700000000,
+                                          "metadata": None})
+    return mocked(answer)
+
+
+def test_items_are_kept_as_the_upstream_sent_them_numbers_exact_no_fields_added(upstream, monkeypatch):
+    items = [
+        {"id": "msg_1", "type": "message", "role": "assistant", "status": "completed",
+         "content": [{"type": "output_text", "text": "hi", "annotations": [],
+                      "logprobs": [{"token": "hi", "logprob": 1, "bytes": [9007199254740993], "top_logprobs": []}]}]},
+        {"id": "fc_1", "type": "function_call", "call_id": "call_1", "name": "f", "arguments": "{}",
+         "status": "in_progress"},
+        # null where the SDK's output models allow it (its input types do not)
+        {"id": "msg_2", "type": "message", "role": "user", "status": "completed",
+         "content": [{"type": "input_file", "file_id": "file_1", "file_data": None, "file_url": None,
+                      "filename": "a.pdf"}]},
+        {"id": "rs_1", "type": "reasoning", "summary": [], "content": None},  # no status (it is optional)
+    ]
+    monkeypatch.setattr(mirror, "make_client", upstream_of(items))
+    run_mirror(upstream, "conv_peer")
+    stored = local_bodies("conv_peer")
+    # As JSON text, so 1 and 1.0 differ: 1 stays 1, 2**53 + 1 stays itself (jsonb sorts keys).
+    assert json.dumps(stored, sort_keys=True) == json.dumps(items, sort_keys=True)
+    assert "status" not in stored[3]
+
+
+NON_STANDARD = [  # what ogx 1.5.0 returns for these types
+    {"id": "msg_ok", "type": "message", "role": "user", "status": "completed",
+     "content": [{"type": "input_text", "text": "fine"}]},
+    {"id": "item_mcp", "type": "mcp_call", "arguments": "{}", "name": "n", "server_label": "s", "error": "boom",
+     "output": None},
+    {"id": "item_ws", "type": "web_search_call", "status": "completed", "action": None},
+]
+
+
+def test_items_the_sdk_refuses_are_all_named_and_nothing_is_copied(upstream, monkeypatch):
+    monkeypatch.setattr(mirror, "make_client", upstream_of(NON_STANDARD))
+    _, err = mirror_failing(upstream, "conv_peer")
+    assert "2 of 3 items cannot be stored" in err
+    assert "items[1] (item_mcp): Invalid type for 'items[1].error'" in err
+    assert "items[2] (item_ws): Invalid type for 'items[2].action'" in err
+    assert not Conversation.objects.exists()
+
+
+def test_lenient_keeps_what_cannot_be_validated_as_it_came_and_marks_it(upstream, monkeypatch, operator_client):
+    monkeypatch.setattr(mirror, "make_client", upstream_of(NON_STANDARD))
+    out, _ = run_mirror(upstream, "conv_peer", args=["--lenient"])
+    assert "conv_peer: copied, 3 item(s) (2 kept unvalidated)" in out
+    assert "2 item(s) kept unvalidated (--lenient)" in out
+    assert local_bodies("conv_peer") == NON_STANDARD
+    marks = dict(Conversation.objects.get(public_id="conv_peer").items.values_list("public_id", "unvalidated"))
+    assert marks["msg_ok"] == "" and "items[1].error" in marks["item_mcp"] and "items[2].action" in marks["item_ws"]
+    page = operator_client.get("/conversations/conv_peer/").content.decode()
+    assert page.count('class="tag unvalidated"') == 2
+
+
+def test_an_upstream_that_is_down_stops_the_run_after_a_few_connection_failures(upstream, transport):
+    dead = Upstream(base_url=f"http://127.0.0.1:{_free_port()}/v1", api_key=upstream.api_key)
+    ids = [f"conv_{n}" for n in range(10)]
+    summary, err = mirror_failing(dead, *ids, args=["--max-retries", "0", "--concurrency", "1"])
+    assert "Stopped after 3 connection failures in a row" in summary and "7 conversation(s) not tried" in summary
+    assert err.count("could not reach upstream") == 3
+    assert len(transport.requests) == 3
+
+
+def test_several_conversations_in_flight_are_each_copied_whole(upstream):
+    ids = [make_upstream(upstream, make_messages(n + 1, prefix=f"c{n}")) for n in range(6)]
+    run_mirror(upstream, *ids, args=["--concurrency", "3"])
+    for conversation_id in ids:
+        assert local_bodies(conversation_id) == upstream.raw_items(conversation_id)
 
 
 # --- one database: why the upstream is a second server ----------------------------------------------------
@@ -390,6 +507,7 @@ def test_mirroring_from_a_server_on_the_same_database_is_refused_or_a_no_op(live
     (["conv_1", "--base-url", "ftp://x"], "must be an http"),
     (["conv_1", "--api-key", ""], "Give --api-key"),
     (["conv_1", "--max-retries", "-1"], "--max-retries must be 0 or more"),
+    (["conv_1", "--concurrency", "0"], "--concurrency must be 1 to 64"),
     (["conv_1", "--ids-file", "/nonexistent/ids.txt"], "Cannot read"),
     (["conv_1", "--project", " "], "project name"),
 ])

@@ -1,7 +1,8 @@
 import os
 import sys
 import time
-from collections import Counter
+from collections import Counter, deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -12,7 +13,10 @@ from conversations.errors import DomainError
 
 MIRROR = services.Actor(label="command:mirror")
 OUTCOME_WORDS = {"created": "copied", "appended": "new items copied", "updated": "metadata updated",
-                 "unchanged": "up to date"}
+                 "unchanged": "up to date", "recopied": "copied again from the start"}
+CONCURRENCY = 4
+# This many connection failures in a row (each after its retries) and the upstream is taken to be down.
+UNREACHABLE_AFTER = 3
 
 
 class Command(BaseCommand):
@@ -39,6 +43,15 @@ class Command(BaseCommand):
                                  f"(default: {mirror.MAX_RETRIES})")
         parser.add_argument("--timeout", type=float, default=mirror.TIMEOUT_SECONDS,
                             help=f"seconds per request (default: {mirror.TIMEOUT_SECONDS:g})")
+        parser.add_argument("--concurrency", type=int, default=CONCURRENCY,
+                            help=f"conversations fetched at once (default: {CONCURRENCY}); they are written "
+                                 "one at a time, each in its own transaction")
+        parser.add_argument("--lenient", action="store_true",
+                            help="keep items the openai SDK's models refuse as they came, marked as unvalidated "
+                                 "(the console shows it), instead of refusing their conversation")
+        parser.add_argument("--recopy", action="store_true",
+                            help="when the last item copied here is gone upstream, delete the copy here and "
+                                 "copy the conversation again from the start")
         parser.add_argument("--no-progress", action="store_true", help="no progress bar (none anyway when "
                                                                        "standard error is not a terminal)")
 
@@ -51,6 +64,8 @@ class Command(BaseCommand):
             raise CommandError("Give --api-key (or set OPENAI_API_KEY).")
         if options["max_retries"] < 0 or options["timeout"] <= 0:
             raise CommandError("--max-retries must be 0 or more and --timeout more than 0.")
+        if not 1 <= options["concurrency"] <= 64:
+            raise CommandError("--concurrency must be 1 to 64.")
         ids = list(dict.fromkeys(options["ids"] + self.read_ids(options["ids_file"])))
         if not ids:
             raise CommandError("Name at least one conversation id (arguments or --ids-file).")
@@ -62,32 +77,78 @@ class Command(BaseCommand):
         client = mirror.make_client(options["base_url"], options["api_key"], max_retries=options["max_retries"],
                                     timeout=options["timeout"])
         source = mirror.source_label(options["base_url"])
-        progress = tqdm(ids, unit="conv", desc="mirroring", file=self.stderr._out,
+        progress = tqdm(total=len(ids), unit="conv", desc="mirroring", file=self.stderr._out,
                         disable=True if options["no_progress"] else None)
         outcomes: Counter[str] = Counter()
-        items = 0
+        items = unvalidated = 0
         started = time.perf_counter()
-        with client:
-            for conversation_id in progress:
-                result = mirror.mirror_conversation(client, project=project, conversation_id=conversation_id,
-                                                    actor=MIRROR, source=source)
-                outcomes[result.outcome] += 1
-                items += result.items_added
-                if result.outcome == "failed":
-                    progress.clear()
-                    self.stderr.write(f"{conversation_id}: failed: {result.error}")
-                elif options["verbosity"] >= 1:
-                    progress.clear()
-                    count = f", {result.items_added} item(s)" if result.items_added else ""
-                    self.stdout.write(f"{conversation_id}: {OUTCOME_WORDS[result.outcome]}{count}")
+        stopped = ""
+
+        def report(result: mirror.MirrorResult) -> None:
+            nonlocal items, unvalidated
+            outcomes[result.outcome] += 1
+            items += result.items_added
+            unvalidated += result.unvalidated
+            progress.update()
+            progress.clear()
+            if result.outcome == "failed":
+                self.stderr.write(f"{result.conversation_id}: failed: {result.error}")
+                return
+            if result.note:
+                self.stderr.write(f"{result.conversation_id}: note: {result.note}")
+            if options["verbosity"] >= 1:
+                count = f", {result.items_added} item(s)" if result.items_added else ""
+                marked = f" ({result.unvalidated} kept unvalidated)" if result.unvalidated else ""
+                self.stdout.write(f"{result.conversation_id}: {OUTCOME_WORDS[result.outcome]}{count}{marked}")
+
+        # Workers only fetch (HTTP, no database); this thread reads what is stored and writes, one
+        # conversation at a time, in the order the ids were given.
+        pending: deque[Future] = deque()
+        todo = iter(ids)
+        in_a_row = 0
+        with client, ThreadPoolExecutor(max_workers=options["concurrency"]) as pool:
+            def submit() -> bool:
+                conversation_id = next(todo, None)
+                if conversation_id is None:
+                    return False
+                local = mirror.local_state(project=project, conversation_id=conversation_id)
+                pending.append(pool.submit(mirror.fetch_conversation, client, local, recopy=options["recopy"]))
+                return True
+
+            while len(pending) < 2 * options["concurrency"] and submit():
+                pass
+            while pending:
+                future = pending.popleft()
+                if future.cancelled():
+                    continue
+                fetched = future.result()
+                in_a_row = in_a_row + 1 if fetched.unreachable else 0
+                if in_a_row >= UNREACHABLE_AFTER and not stopped:
+                    # The upstream is down: no new fetches, and those not started yet are dropped.
+                    stopped = fetched.error
+                    for waiting in pending:
+                        waiting.cancel()
+                report(mirror.store_conversation(fetched, project=project, actor=MIRROR, source=source,
+                                                 lenient=options["lenient"]))
+                if not stopped:
+                    submit()
+        progress.close()
+        not_tried = len(ids) - sum(outcomes.values())
         elapsed = time.perf_counter() - started
         summary = (
             f"Mirrored {len(ids)} conversation(s) from {options['base_url']} into project {project.name!r}: "
             f"{outcomes['created']} new, {outcomes['appended']} with new items, {outcomes['updated']} with new "
             f"metadata only, {outcomes['unchanged']} up to date, {outcomes['failed']} failed; {items} item(s) "
-            f"copied in {elapsed:.1f} s."
+            f"copied in {elapsed:.1f} s ({items / elapsed if elapsed else 0:,.0f} items/s)."
         )
-        if outcomes["failed"]:
+        if outcomes["recopied"]:
+            summary += f" {outcomes['recopied']} copied again from the start (--recopy)."
+        if unvalidated:
+            summary += f" {unvalidated} item(s) kept unvalidated (--lenient)."
+        if stopped:
+            summary += (f" Stopped after {UNREACHABLE_AFTER} connection failures in a row ({stopped}); "
+                        f"{not_tried} conversation(s) not tried.")
+        if outcomes["failed"] or stopped:
             raise CommandError(summary)
         if options["verbosity"] >= 1:
             self.stdout.write(summary)
