@@ -458,9 +458,11 @@ def test_an_upstream_that_is_down_stops_the_run_after_a_few_connection_failures(
     dead = Upstream(base_url=f"http://127.0.0.1:{_free_port()}/v1", api_key=upstream.api_key)
     ids = [f"conv_{n}" for n in range(10)]
     summary, err = mirror_failing(dead, *ids, args=["--max-retries", "0", "--concurrency", "1"])
-    assert "Stopped after 3 connection failures in a row" in summary and "7 conversation(s) not tried" in summary
-    assert err.count("could not reach upstream") == 3
-    assert len(transport.requests) == 3
+    assert "Stopped after 3 connection failures in a row" in summary
+    # three failures, plus the one fetch queued ahead (2 x concurrency) if it had already started
+    tried = err.count("could not reach upstream")
+    assert tried in (3, 4) and len(transport.requests) == tried
+    assert f"{10 - tried} conversation(s) not tried" in summary
 
 
 def test_several_conversations_in_flight_are_each_copied_whole(upstream):
