@@ -1,4 +1,9 @@
-"""The conversation FilterSet, shared by the API's list endpoint and the console's search.
+"""The FilterSets: every reader that filters conversations or audit events takes them from here.
+
+ConversationFilter: the API's list endpoint (scoped to the key's project), `manage.py
+export_conversations` (its options turned into the same parameters), and, as
+ConsoleConversationFilter, the console's search and its download. AuditEventFilter: the console's
+audit log.
 
 Metadata filters arrive as repeatable `metadata[KEY]=VALUE` query parameters (ANDed), the
 same spelling the OpenAI SDK uses for its bracketed parameters.
@@ -14,7 +19,7 @@ from django.http import QueryDict
 
 from . import validators
 from .errors import InvalidInput
-from .models import Conversation, Project
+from .models import AuditEvent, Conversation, Project
 
 METADATA_PARAM = re.compile(r"^metadata\[(.*)\]$", re.DOTALL)
 
@@ -91,3 +96,23 @@ class ConsoleConversationFilter(ConversationFilter):
     """The console sees every project, so it can also filter by one."""
 
     project = django_filters.ModelChoiceFilter(queryset=Project.objects.all(), empty_label="All projects")
+
+
+class AuditEventFilter(django_filters.FilterSet):
+    """The console's audit log. Lenient, as a page of links should be: a parameter that does not
+    validate (an unknown action) is left out of the filtering (read `.qs`, not qs_or_raise)."""
+
+    action = django_filters.ChoiceFilter(choices=AuditEvent.Action.choices, empty_label="Any action")
+    actor = django_filters.CharFilter(method="filter_actor", label="Actor")
+    conversation = django_filters.CharFilter(method="filter_conversation", label="Conversation")
+
+    class Meta:
+        model = AuditEvent
+        fields: list[str] = []
+
+    def filter_actor(self, queryset, name, value):
+        """Part of the actor's label, ignoring case: `alice` finds user:alice and api_key:cvs_ALICE…"""
+        return queryset.where(actor_label__icontains=value)
+
+    def filter_conversation(self, queryset, name, value):
+        return queryset.where(conversation_id=value)

@@ -41,3 +41,9 @@ class ApiKeyForm(forms.Form):
         if not data.get("project") and not (data.get("new_project") or "").strip():
             raise forms.ValidationError("Choose a project or name a new one.")
         return data
+
+
+class AuditCursorForm(forms.Form):
+    """The audit log's "Older events" cursor: the id of the last event shown."""
+
+    after = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1)

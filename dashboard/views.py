@@ -13,12 +13,12 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from conversations import portability, queries, services, validators
 from conversations.errors import DomainError, InvalidInput, NotFound
-from conversations.filters import METADATA_PARAM, ConsoleConversationFilter
+from conversations.filters import METADATA_PARAM, AuditEventFilter, ConsoleConversationFilter
 from conversations.models import ApiKey, AuditEvent, Conversation, Project
 
 from . import roles
 from .decorators import requires
-from .forms import ApiKeyForm, MetadataForm
+from .forms import ApiKeyForm, AuditCursorForm, MetadataForm
 
 SEARCH_PAGE_SIZE = 25
 TIMELINE_PAGE_SIZE = 30
@@ -314,28 +314,18 @@ def conversation_list_download(request):
 @requires(roles.VIEW_AUDIT)
 @vary_on_headers("HX-Request")
 def audit_log(request):
-    events = AuditEvent.objects.all()
-    action = request.GET.get("action", "")
-    if action in AuditEvent.Action.values:
-        events = events.filter(action=action)
-    actor = request.GET.get("actor", "").strip()
-    if actor:
-        events = events.where(actor_label__icontains=actor)
-    conversation_id = request.GET.get("conversation", "").strip()
-    if conversation_id:
-        events = events.where(conversation_id=conversation_id)
-    try:
-        after = int(request.GET["after"]) if request.GET.get("after") else None
-    except ValueError:
-        after = None
+    filterset = AuditEventFilter(request.GET, queryset=AuditEvent.objects.all())
+    events = filterset.qs
+    cursor = AuditCursorForm(request.GET)
+    after = cursor.cleaned_data["after"] if cursor.is_valid() else None  # malformed: start from the newest
     page = queries.audit_page(events, after=after, limit=AUDIT_PAGE_SIZE)
     base = reverse("dashboard:audit-log")
     context = {
         "page": page,
         "actions": AuditEvent.Action.choices,
-        "action": action,
-        "actor": actor,
-        "conversation_id": conversation_id,
+        "action": filterset.form.cleaned_data.get("action", ""),
+        "actor": filterset.form.cleaned_data.get("actor", ""),
+        "conversation_id": filterset.form.cleaned_data.get("conversation", ""),
         "more_url": _with_params(base, request.GET, after=str(page.last_id)) if page.has_more else None,
     }
     return render(request, _template(request, "dashboard/audit_log.html", "results"), context)
