@@ -22,6 +22,7 @@ from .errors import InvalidInput
 from .models import AuditEvent, Conversation, Project
 
 METADATA_PARAM = re.compile(r"^metadata\[(.*)\]$", re.DOTALL)
+OUT_OF_RANGE = "out_of_range"  # the code of a date and time that UTC cannot hold
 
 
 def metadata_pairs(data: QueryDict) -> list[tuple[str, str]]:
@@ -57,7 +58,7 @@ class UtcDateTimeField(forms.DateTimeField):
                 result = result.astimezone(UTC)
             except OverflowError:
                 raise ValidationError(
-                    "Enter a date/time between 0001-01-01 and 9999-12-31 in UTC.", code="invalid"
+                    "Enter a date/time between 0001-01-01 and 9999-12-31 in UTC.", code=OUT_OF_RANGE
                 ) from None
         return result
 
