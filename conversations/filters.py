@@ -71,8 +71,10 @@ class ConversationFilter(django_filters.FilterSet):
     """Used by GET /v1/conversations (scoped to the key's project) and the console search."""
 
     text = django_filters.CharFilter(method="filter_text", label="Text in items", max_length=200)
-    created_after = UtcDateTimeFilter(field_name="created_at", lookup_expr="gte", label="Created on or after")
-    created_before = UtcDateTimeFilter(field_name="created_at", lookup_expr="lt", label="Created before")
+    created_after = UtcDateTimeFilter(field_name="created_at", method="filter_created_after",
+                                      label="Created on or after")
+    created_before = UtcDateTimeFilter(field_name="created_at", method="filter_created_before",
+                                       label="Created before")
 
     class Meta:
         model = Conversation
@@ -80,6 +82,12 @@ class ConversationFilter(django_filters.FilterSet):
 
     def filter_text(self, queryset, name, value):
         return queryset.matching_text(value.strip()) if value.strip() else queryset
+
+    def filter_created_after(self, queryset, name, value):
+        return queryset.created_since(value)
+
+    def filter_created_before(self, queryset, name, value):
+        return queryset.created_before(value)
 
     def filter_queryset(self, queryset):
         queryset = super().filter_queryset(queryset)

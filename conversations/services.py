@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import DataError, IntegrityError, connection, models, transaction
 from django.utils import timezone
 
-from . import validators
+from . import queries, validators
 from .errors import Conflict, DomainError, InvalidInput, NotFound
 from .models import TOMBSTONE_DAYS, ApiKey, AuditEvent, Conversation, DeletedConversation, DeletedItem, Item, Project
 
@@ -553,7 +553,7 @@ def conversations_purge(
     for project, cutoff in cutoffs.items():
         counts = result.per_project.setdefault(project.name, {"cutoff": cutoff.isoformat(), "conversations": 0,
                                                               "items": 0})
-        old = Conversation.objects.filter(project=project, created_at__lt=cutoff)
+        old = queries.purge_candidates(project=project, cutoff=cutoff)
         if dry_run:
             totals = old.aggregate(conversations=models.Count("pk"), items=models.Sum("item_count"))
             counts["conversations"], counts["items"] = totals["conversations"], totals["items"] or 0
