@@ -1,4 +1,6 @@
-"""handler500: the answer when an exception escapes every view and middleware.
+"""handler500, shared by both front doors: the answer when an exception escapes every view and
+middleware. (Each front door maps the domain's errors itself: api/exceptions.py for the API,
+dashboard/errors.py for the console.)
 
 A database that went away (restarted, connections killed, unreachable) is a 503, not a 500: JSON in
 OpenAI's error shape under /v1, a plain page for the console. The page is rendered without the
