@@ -2,11 +2,15 @@
 
 from django import forms
 
+from conversations import validators
 from conversations.models import Project
+
+from .errors import domain_rules
 
 
 class MetadataForm(forms.Form):
-    """Metadata as rows of key and value inputs (repeated `key` and `value` fields)."""
+    """Metadata as rows of key and value inputs (repeated `key` and `value` fields), checked by the
+    API's own validator."""
 
     def __init__(self, data=None, *, metadata: dict | None = None):
         super().__init__(data)
@@ -27,7 +31,8 @@ class MetadataForm(forms.Form):
             if key in metadata:
                 raise forms.ValidationError(f"The key {key!r} appears twice.")
             metadata[key] = value
-        self.cleaned_data["metadata"] = metadata
+        with domain_rules():
+            self.cleaned_data["metadata"] = validators.validate_metadata(metadata)
         return self.cleaned_data
 
 
@@ -38,8 +43,12 @@ class ApiKeyForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        if not data.get("project") and not (data.get("new_project") or "").strip():
+        if data.get("project"):
+            return data
+        if not (data.get("new_project") or "").strip():
             raise forms.ValidationError("Choose a project or name a new one.")
+        with domain_rules():
+            data["new_project"] = validators.validate_project_name(data["new_project"], param="new_project")
         return data
 
 
