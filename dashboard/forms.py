@@ -3,14 +3,26 @@
 from django import forms
 
 from conversations import validators
-from conversations.models import Project
+from conversations.models import ApiKey, Project
 
 from .errors import domain_rules
 
 
 class MetadataForm(forms.Form):
     """Metadata as rows of key and value inputs (repeated `key` and `value` fields), checked by the
-    API's own validator."""
+    API's own validator. Its limits, for the form's help text, are read from there too."""
+
+    @property
+    def max_pairs(self) -> int:
+        return validators.MAX_METADATA_PAIRS
+
+    @property
+    def max_key_chars(self) -> int:
+        return validators.MAX_METADATA_KEY_CHARS
+
+    @property
+    def max_value_chars(self) -> int:
+        return validators.MAX_METADATA_VALUE_CHARS
 
     def __init__(self, data=None, *, metadata: dict | None = None):
         super().__init__(data)
@@ -38,8 +50,10 @@ class MetadataForm(forms.Form):
 
 class ApiKeyForm(forms.Form):
     project = forms.ModelChoiceField(queryset=Project.objects.all(), required=False, empty_label="(new project)")
-    new_project = forms.CharField(max_length=100, required=False, label="New project name")
-    name = forms.CharField(max_length=100, required=False, label="Label", help_text="e.g. the integration using it")
+    new_project = forms.CharField(max_length=validators.MAX_PROJECT_NAME_CHARS, required=False,
+                                  label="New project name")
+    name = forms.CharField(max_length=ApiKey._meta.get_field("name").max_length, required=False, label="Label",
+                           help_text="e.g. the integration using it")
 
     def clean(self):
         data = super().clean()
