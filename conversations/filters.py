@@ -108,8 +108,9 @@ class ConsoleConversationFilter(ConversationFilter):
 
 
 class AuditEventFilter(django_filters.FilterSet):
-    """The console's audit log. Lenient, as a page of links should be: a parameter that does not
-    validate (an unknown action) is left out of the filtering (read `.qs`, not qs_or_raise)."""
+    """The console's audit log. Lenient, as a page of links should be (read `.qs`, not
+    qs_or_raise): an unknown action is left out of the filtering; an actor or conversation no row
+    can hold matches nothing."""
 
     action = django_filters.ChoiceFilter(choices=AuditEvent.Action.choices, empty_label="Any action")
     actor = django_filters.CharFilter(method="filter_actor", label="Actor")
@@ -118,6 +119,11 @@ class AuditEventFilter(django_filters.FilterSet):
     class Meta:
         model = AuditEvent
         fields: list[str] = []
+
+    def filter_queryset(self, queryset):
+        if "actor" in self.errors or "conversation" in self.errors:
+            return queryset.none()  # text no row can hold (a NUL): nothing matches, as with where()
+        return super().filter_queryset(queryset)
 
     def filter_actor(self, queryset, name, value):
         """Part of the actor's label, ignoring case: `alice` finds user:alice and api_key:cvs_ALICE…"""

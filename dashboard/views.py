@@ -308,8 +308,8 @@ def audit_log(request):
         "page": page,
         "actions": AuditEvent.Action.choices,
         "action": filterset.form.cleaned_data.get("action", ""),
-        "actor": filterset.form.cleaned_data.get("actor", ""),
-        "conversation_id": filterset.form.cleaned_data.get("conversation", ""),
+        "actor": request.GET.get("actor", "").strip(),  # as typed, even when it matches nothing
+        "conversation_id": request.GET.get("conversation", "").strip(),
         "more_url": _with_params(base, request.GET, after=str(page.last_id)) if page.has_more else None,
     }
     return render(request, _template(request, "dashboard/audit_log.html", "results"), context)
