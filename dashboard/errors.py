@@ -4,9 +4,11 @@ API's: console views raise, and never catch a DomainError to answer it themselve
 - A form's own rules: `with domain_rules():` around a conversations.validators call in a form's
   clean() turns its InvalidInput into the form's error, shown beside the form as typed.
 - Anything a view lets through, by DomainErrorsMiddleware:
-  - on a page (GET): NotFound is the 404 page; any other DomainError a 400 with its message;
-  - after a form (POST): the message, on the page the view names with @returns_to (default: the
-    search), reached by a redirect (an HX-Redirect for htmx).
+  - NotFound is the 404 page, unless a view names with @returns_to where its forms lead back
+    (revoking an unknown key: the keys page, saying so);
+  - any other DomainError on a page (GET) is a 400 with its message; after a form (POST), the
+    message on the page the view returns to (default: the search), reached by a redirect (an
+    HX-Redirect for htmx).
 """
 
 from contextlib import contextmanager
@@ -58,11 +60,13 @@ class DomainErrorsMiddleware:
         match = request.resolver_match
         if not isinstance(exception, DomainError) or match is None or match.app_name != "dashboard":
             return None
-        if request.method in SAFE_METHODS:
-            if isinstance(exception, NotFound):
-                # Django's own 404 answer (handler404, the 404.html page), as for an Http404.
-                return response_for_exception(request, Http404(exception.message))
+        after_form = request.method not in SAFE_METHODS
+        returns_to = getattr(match.func, "returns_to", None)
+        if isinstance(exception, NotFound) and not (after_form and returns_to):
+            # Django's own 404 answer (handler404, the 404.html page), as for an Http404.
+            return response_for_exception(request, Http404(exception.message))
+        if not after_form:
             return HttpResponseBadRequest(exception.message, content_type="text/plain; charset=utf-8")
         messages.error(request, exception.message)
-        url = reverse(getattr(match.func, "returns_to", DEFAULT_RETURN))
+        url = reverse(returns_to or DEFAULT_RETURN)
         return HttpResponseClientRedirect(url) if request.htmx else redirect(url)

@@ -42,19 +42,35 @@ def deleted_meanwhile(project, monkeypatch):
     return conversation
 
 
-def test_a_form_the_domain_refuses_shows_the_message_on_the_search(operator_client, deleted_meanwhile):
+def test_saving_metadata_of_a_conversation_deleted_meanwhile_is_the_404_page(operator_client, deleted_meanwhile):
     url = f"/conversations/{deleted_meanwhile.public_id}/metadata/"
-    response = operator_client.post(url, {"key": ["b"], "value": ["2"]}, follow=True)
-    assert response.redirect_chain == [("/", 302)]
-    assert f"No conversation found with id &#x27;{deleted_meanwhile.public_id}&#x27;." in response.content.decode()
+    response = operator_client.post(url, {"key": ["b"], "value": ["2"]})
+    assert response.status_code == 404
+    assert "<h1>Not found</h1>" in response.content.decode()
     assert not AuditEvent.objects.filter(action="conversation.update").exists()
 
 
-def test_from_htmx_the_refused_form_redirects_the_browser(operator_client, deleted_meanwhile):
-    url = f"/conversations/{deleted_meanwhile.public_id}/metadata/"
-    response = operator_client.post(url, {"key": ["b"], "value": ["2"]}, headers=HX)
+def test_a_form_the_domain_refuses_shows_the_message_on_the_search(operator_client, project, monkeypatch):
+    conversation = make_conversation(project, metadata={"a": "1"})
+    monkeypatch.setattr(services, "conversation_update", refusing(InvalidInput("Metadata is on legal hold.")))
+    response = operator_client.post(f"/conversations/{conversation.public_id}/metadata/",
+                                    {"key": ["b"], "value": ["2"]}, follow=True)
+    assert response.redirect_chain == [("/", 302)]
+    assert "Metadata is on legal hold." in response.content.decode()
+
+
+def test_from_htmx_the_refused_form_redirects_the_browser(operator_client, project, monkeypatch):
+    conversation = make_conversation(project, metadata={"a": "1"})
+    monkeypatch.setattr(services, "conversation_update", refusing(InvalidInput("Metadata is on legal hold.")))
+    response = operator_client.post(f"/conversations/{conversation.public_id}/metadata/",
+                                    {"key": ["b"], "value": ["2"]}, headers=HX)
     assert (response.status_code, response["HX-Redirect"]) == (200, "/")
-    assert "No conversation found" in operator_client.get("/").content.decode()
+    assert "Metadata is on legal hold." in operator_client.get("/").content.decode()
+
+
+def test_posting_to_a_page_that_is_not_there_is_still_a_404(operator_client, project):
+    conversation = make_conversation(project)
+    assert operator_client.post(f"/conversations/{conversation.public_id}/items/msg_nope/").status_code == 404
 
 
 def test_deleting_a_conversation_deleted_meanwhile_is_not_an_error(operator_client, deleted_meanwhile):
