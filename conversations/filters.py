@@ -1,4 +1,9 @@
-"""The conversation FilterSet, shared by the API's list endpoint and the console's search.
+"""The FilterSets: every reader that filters conversations or audit events takes them from here.
+
+ConversationFilter: the API's list endpoint (scoped to the key's project), `manage.py
+export_conversations` (its options turned into the same parameters), and, as
+ConsoleConversationFilter, the console's search and its download. AuditEventFilter: the console's
+audit log.
 
 Metadata filters arrive as repeatable `metadata[KEY]=VALUE` query parameters (ANDed), the
 same spelling the OpenAI SDK uses for its bracketed parameters.
@@ -14,9 +19,10 @@ from django.http import QueryDict
 
 from . import validators
 from .errors import InvalidInput
-from .models import Conversation, Project
+from .models import AuditEvent, Conversation, Project
 
 METADATA_PARAM = re.compile(r"^metadata\[(.*)\]$", re.DOTALL)
+OUT_OF_RANGE = "out_of_range"  # the code of a date and time that UTC cannot hold
 
 
 def metadata_pairs(data: QueryDict) -> list[tuple[str, str]]:
@@ -52,7 +58,7 @@ class UtcDateTimeField(forms.DateTimeField):
                 result = result.astimezone(UTC)
             except OverflowError:
                 raise ValidationError(
-                    "Enter a date/time between 0001-01-01 and 9999-12-31 in UTC.", code="invalid"
+                    "Enter a date/time between 0001-01-01 and 9999-12-31 in UTC.", code=OUT_OF_RANGE
                 ) from None
         return result
 
@@ -65,8 +71,10 @@ class ConversationFilter(django_filters.FilterSet):
     """Used by GET /v1/conversations (scoped to the key's project) and the console search."""
 
     text = django_filters.CharFilter(method="filter_text", label="Text in items", max_length=200)
-    created_after = UtcDateTimeFilter(field_name="created_at", lookup_expr="gte", label="Created on or after")
-    created_before = UtcDateTimeFilter(field_name="created_at", lookup_expr="lt", label="Created before")
+    created_after = UtcDateTimeFilter(field_name="created_at", method="filter_created_after",
+                                      label="Created on or after")
+    created_before = UtcDateTimeFilter(field_name="created_at", method="filter_created_before",
+                                       label="Created before")
 
     class Meta:
         model = Conversation
@@ -74,6 +82,12 @@ class ConversationFilter(django_filters.FilterSet):
 
     def filter_text(self, queryset, name, value):
         return queryset.matching_text(value.strip()) if value.strip() else queryset
+
+    def filter_created_after(self, queryset, name, value):
+        return queryset.created_since(value)
+
+    def filter_created_before(self, queryset, name, value):
+        return queryset.created_before(value)
 
     def filter_queryset(self, queryset):
         queryset = super().filter_queryset(queryset)
@@ -91,3 +105,29 @@ class ConsoleConversationFilter(ConversationFilter):
     """The console sees every project, so it can also filter by one."""
 
     project = django_filters.ModelChoiceFilter(queryset=Project.objects.all(), empty_label="All projects")
+
+
+class AuditEventFilter(django_filters.FilterSet):
+    """The console's audit log. Lenient, as a page of links should be (read `.qs`, not
+    qs_or_raise): an unknown action is left out of the filtering; an actor or conversation no row
+    can hold matches nothing."""
+
+    action = django_filters.ChoiceFilter(choices=AuditEvent.Action.choices, empty_label="Any action")
+    actor = django_filters.CharFilter(method="filter_actor", label="Actor")
+    conversation = django_filters.CharFilter(method="filter_conversation", label="Conversation")
+
+    class Meta:
+        model = AuditEvent
+        fields: list[str] = []
+
+    def filter_queryset(self, queryset):
+        if "actor" in self.errors or "conversation" in self.errors:
+            return queryset.none()  # text no row can hold (a NUL): nothing matches, as with where()
+        return super().filter_queryset(queryset)
+
+    def filter_actor(self, queryset, name, value):
+        """Part of the actor's label, ignoring case: `alice` finds user:alice and api_key:cvs_ALICE…"""
+        return queryset.where(actor_label__icontains=value)
+
+    def filter_conversation(self, queryset, name, value):
+        return queryset.where(conversation_id=value)

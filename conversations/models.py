@@ -87,6 +87,15 @@ class ConversationQuerySet(LookupQuerySet):
         """Every front door scopes by project first: another tenant's rows simply are not there."""
         return self.filter(project_id=project_id)
 
+    def created_since(self, moment):
+        """Created at or after `moment`: the filters' created_after (API list, console search, export)."""
+        return self.filter(created_at__gte=moment)
+
+    def created_before(self, moment):
+        """Created strictly before `moment`: the filters' created_before, and retention's cutoff
+        (services.conversations_purge, `manage.py purge`). Served by conv_project_created."""
+        return self.filter(created_at__lt=moment)
+
     def with_metadata(self, pairs: list[tuple[str, str]]):
         """Conversations whose metadata holds every KEY=VALUE pair (ANDed).
 

@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import DataError, IntegrityError, connection, models, transaction
 from django.utils import timezone
 
-from . import ids, validators
+from . import ids, queries, validators
 from .errors import Conflict, DomainError, InvalidInput, NotFound
 from .models import TOMBSTONE_DAYS, ApiKey, AuditEvent, Conversation, DeletedConversation, DeletedItem, Item, Project
 
@@ -70,14 +70,13 @@ def _audit_fields(*, actor: Actor, action: str, project_id: int | None, conversa
     }
 
 
-def _locked(conversation: Conversation) -> Conversation:
-    """Take the conversation's row lock: appends and deletes on one conversation queue here."""
-    try:
-        return Conversation.objects.select_for_update().get(pk=conversation.pk)
-    except Conversation.DoesNotExist:
-        raise NotFound(
-            f"No conversation found with id '{conversation.public_id}'.", param="conversation_id"
-        ) from None
+def _locked(conversation: Conversation, *, missing_ok: bool = False) -> Conversation | None:
+    """Take the conversation's row lock: appends and deletes on one conversation queue here.
+    Gone meanwhile: NotFound, or None when the caller counts that as done (`missing_ok`)."""
+    locked = Conversation.objects.select_for_update().filter(pk=conversation.pk).first()
+    if locked is None and not missing_ok:
+        raise NotFound(f"No conversation found with id '{conversation.public_id}'.", param="conversation_id")
+    return locked
 
 
 def _insert_items(conversation: Conversation, normalized: list[validators.NormalizedItem]) -> list[Item]:
@@ -221,10 +220,14 @@ def _remove(conversation_pks: list[int]) -> int:
     return deleted_items
 
 
-def conversation_delete(*, conversation: Conversation, actor: Actor) -> None:
-    """Remove a conversation and all its items for good; the audit keeps ids and counts only."""
+def conversation_delete(*, conversation: Conversation, actor: Actor, missing_ok: bool = False) -> None:
+    """Remove a conversation and all its items for good; the audit keeps ids and counts only.
+    One already gone is NotFound (the API's 404), or done without a word with `missing_ok` (the
+    console: someone else deleted it meanwhile; the outcome is the same)."""
     with transaction.atomic():
-        locked = _locked(conversation)
+        locked = _locked(conversation, missing_ok=missing_ok)
+        if locked is None:
+            return
         deleted_items = _remove([locked.pk])
         _audit(
             actor=actor, action=AuditEvent.Action.CONVERSATION_DELETE, project_id=locked.project_id,
@@ -246,11 +249,17 @@ def items_append(*, conversation: Conversation, actor: Actor, items: Any) -> lis
     return rows
 
 
-def item_delete(*, conversation: Conversation, actor: Actor, item_id: str) -> Conversation:
-    """Delete one item; returns the (updated) parent conversation, as the API answers."""
+def item_delete(*, conversation: Conversation, actor: Actor, item_id: str, missing_ok: bool = False) -> Conversation:
+    """Delete one item; returns the (updated) parent conversation, as the API answers. An item (or
+    conversation) already gone is NotFound, or done with `missing_ok` (the console), which then
+    returns the conversation as it stands, nothing written."""
     with transaction.atomic():
-        locked = _locked(conversation)
+        locked = _locked(conversation, missing_ok=missing_ok)
+        if locked is None:
+            return conversation
         item = Item.objects.filter(conversation=locked).where(public_id=item_id).values_list("pk", "position").first()
+        if item is None and missing_ok:
+            return locked
         if item is None:
             raise NotFound(f"No item found with id '{item_id}' in conversation '{locked.public_id}'.", param="item_id")
         Item.objects.filter(pk=item[0]).delete()
@@ -599,7 +608,7 @@ def conversations_purge(
     for project, cutoff in cutoffs.items():
         counts = result.per_project.setdefault(project.name, {"cutoff": cutoff.isoformat(), "conversations": 0,
                                                               "items": 0})
-        old = Conversation.objects.filter(project=project, created_at__lt=cutoff)
+        old = queries.purge_candidates(project=project, cutoff=cutoff)
         if dry_run:
             totals = old.aggregate(conversations=models.Count("pk"), items=models.Sum("item_count"))
             counts["conversations"], counts["items"] = totals["conversations"], totals["items"] or 0

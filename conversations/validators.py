@@ -175,7 +175,7 @@ MAX_PROJECT_NAME_CHARS = 100
 
 
 def validate_project_name(value: typing.Any, *, param: str = "project") -> str:
-    """A project name, surrounding spaces removed: 1 to 100 characters a database can hold."""
+    """A project name, surrounding spaces removed: 1 to MAX_PROJECT_NAME_CHARS characters a database can hold."""
     name = value.strip() if isinstance(value, str) else ""
     if not name or len(name) > MAX_PROJECT_NAME_CHARS:
         raise InvalidInput(f"A project name is 1 to {MAX_PROJECT_NAME_CHARS} characters.", param=param)

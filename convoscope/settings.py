@@ -119,6 +119,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # The console's domain errors, answered once (404 page, 400, or a message after a form).
+    "dashboard.errors.DomainErrorsMiddleware",
 ]
 
 ROOT_URLCONF = "convoscope.urls"

@@ -16,4 +16,4 @@ urlpatterns = [
 ]
 
 # Uncaught errors: a lost database answers 503 (JSON under /v1, a page for the console), never a bare 500.
-handler500 = "dashboard.errors.server_error"
+handler500 = "convoscope.errors.server_error"

@@ -2,11 +2,27 @@
 
 from django import forms
 
-from conversations.models import Project
+from conversations import validators
+from conversations.models import ApiKey, Project
+
+from .errors import domain_rules
 
 
 class MetadataForm(forms.Form):
-    """Metadata as rows of key and value inputs (repeated `key` and `value` fields)."""
+    """Metadata as rows of key and value inputs (repeated `key` and `value` fields), checked by the
+    API's own validator. Its limits, for the form's help text, are read from there too."""
+
+    @property
+    def max_pairs(self) -> int:
+        return validators.MAX_METADATA_PAIRS
+
+    @property
+    def max_key_chars(self) -> int:
+        return validators.MAX_METADATA_KEY_CHARS
+
+    @property
+    def max_value_chars(self) -> int:
+        return validators.MAX_METADATA_VALUE_CHARS
 
     def __init__(self, data=None, *, metadata: dict | None = None):
         super().__init__(data)
@@ -27,17 +43,30 @@ class MetadataForm(forms.Form):
             if key in metadata:
                 raise forms.ValidationError(f"The key {key!r} appears twice.")
             metadata[key] = value
-        self.cleaned_data["metadata"] = metadata
+        with domain_rules():
+            self.cleaned_data["metadata"] = validators.validate_metadata(metadata)
         return self.cleaned_data
 
 
 class ApiKeyForm(forms.Form):
     project = forms.ModelChoiceField(queryset=Project.objects.all(), required=False, empty_label="(new project)")
-    new_project = forms.CharField(max_length=100, required=False, label="New project name")
-    name = forms.CharField(max_length=100, required=False, label="Label", help_text="e.g. the integration using it")
+    new_project = forms.CharField(max_length=validators.MAX_PROJECT_NAME_CHARS, required=False,
+                                  label="New project name")
+    name = forms.CharField(max_length=ApiKey._meta.get_field("name").max_length, required=False, label="Label",
+                           help_text="e.g. the integration using it")
 
     def clean(self):
         data = super().clean()
-        if not data.get("project") and not (data.get("new_project") or "").strip():
+        if data.get("project"):
+            return data
+        if not (data.get("new_project") or "").strip():
             raise forms.ValidationError("Choose a project or name a new one.")
+        with domain_rules():
+            data["new_project"] = validators.validate_project_name(data["new_project"], param="new_project")
         return data
+
+
+class AuditCursorForm(forms.Form):
+    """The audit log's "Older events" cursor: the id of the last event shown."""
+
+    after = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1)

@@ -1,8 +1,9 @@
 """The operator console. Each view parses input, calls conversations/, and renders one template
-(or one of its partials when htmx asks)."""
+(or one of its partials when htmx asks). Domain errors the views let through are answered once, by
+dashboard.errors."""
 
 from django.contrib import messages
-from django.http import Http404, HttpResponse, HttpResponseBadRequest, QueryDict, StreamingHttpResponse
+from django.http import Http404, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -12,13 +13,14 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 
 from conversations import portability, queries, services, validators
-from conversations.errors import DomainError, InvalidInput, NotFound
-from conversations.filters import METADATA_PARAM, ConsoleConversationFilter
+from conversations.errors import InvalidInput
+from conversations.filters import METADATA_PARAM, AuditEventFilter, ConsoleConversationFilter
 from conversations.models import ApiKey, AuditEvent, Conversation, Project
 
 from . import roles
 from .decorators import requires
-from .forms import ApiKeyForm, MetadataForm
+from .errors import returns_to
+from .forms import ApiKeyForm, AuditCursorForm, MetadataForm
 
 SEARCH_PAGE_SIZE = 25
 TIMELINE_PAGE_SIZE = 30
@@ -156,10 +158,8 @@ def conversation_bulk_delete(request):
         return render(request, "dashboard/confirm_bulk_delete.html",
                       {"conversations": conversations, "next": _next_url(request)})
     for conversation in conversations:
-        try:
-            services.conversation_delete(conversation=conversation, actor=_actor(request))
-        except NotFound:
-            pass  # deleted meanwhile by someone else: the outcome is the same
+        # Deleted meanwhile by someone else: the outcome is the same.
+        services.conversation_delete(conversation=conversation, actor=_actor(request), missing_ok=True)
     messages.success(request, f"Deleted {len(conversations)} conversation(s).")
     return redirect(_next_url(request))
 
@@ -173,7 +173,7 @@ def _detail_context(request, conversation: Conversation) -> dict:
     try:
         page = queries.item_page(conversation=conversation, after=request.GET.get("after") or None,
                                  limit=TIMELINE_PAGE_SIZE, order=order)
-    except InvalidInput:  # a stale cursor (its item was deleted): start from the top
+    except InvalidInput:  # a cursor naming no item of this conversation (edited by hand): start from the top
         page = queries.item_page(conversation=conversation, limit=TIMELINE_PAGE_SIZE, order=order)
     base = reverse("dashboard:conversation-detail", args=[conversation.public_id])
     return {
@@ -198,10 +198,7 @@ def conversation_detail(request, conversation_id):
 @requires(roles.VIEW)
 def item_detail(request, conversation_id, item_id):
     conversation = _get_conversation(conversation_id)
-    try:
-        item = queries.get_item(conversation=conversation, item_id=item_id)
-    except NotFound as exc:
-        raise Http404(exc.message) from None
+    item = queries.get_item(conversation=conversation, item_id=item_id)
     return render(request, "dashboard/item_detail.html", {"conversation": conversation, "item": item})
 
 
@@ -213,16 +210,13 @@ def metadata_edit(request, conversation_id):
         MetadataForm(metadata=conversation.metadata)
     editing = True
     if request.method == "POST" and form.is_valid():
-        try:
-            conversation = services.conversation_update(
-                conversation=conversation, actor=_actor(request), metadata=form.cleaned_data["metadata"]
-            )
-            editing = False
-            if not request.htmx:
-                messages.success(request, "Metadata saved.")
-                return redirect("dashboard:conversation-detail", conversation.public_id)
-        except DomainError as exc:
-            form.add_error(None, exc.message)
+        conversation = services.conversation_update(
+            conversation=conversation, actor=_actor(request), metadata=form.cleaned_data["metadata"]
+        )
+        editing = False
+        if not request.htmx:
+            messages.success(request, "Metadata saved.")
+            return redirect("dashboard:conversation-detail", conversation.public_id)
     if _fragment_wanted(request):
         context = {"conversation": conversation, "metadata_form": form, "editing": editing}
         return render(request, "dashboard/conversation_detail.html#metadata", context)
@@ -236,20 +230,16 @@ def metadata_edit(request, conversation_id):
 def item_delete(request, conversation_id, item_id):
     conversation = _get_conversation(conversation_id)
     if request.method == "GET":
-        try:
-            item = queries.get_item(conversation=conversation, item_id=item_id)
-        except NotFound as exc:
-                raise Http404(exc.message) from None
+        item = queries.get_item(conversation=conversation, item_id=item_id)
         return render(request, "dashboard/confirm.html", {
             "verb": "Delete", "what": f"item {item.public_id}",
             "detail": f"This removes a {item.type} item of conversation {conversation.public_id} for good. "
                       "The audit log keeps who did it and the ids, never the content.",
             "cancel_url": reverse("dashboard:conversation-detail", args=[conversation.public_id]),
         })
-    try:
-        conversation = services.item_delete(conversation=conversation, actor=_actor(request), item_id=item_id)
-    except NotFound:
-        pass  # already gone: the page should simply stop showing it
+    # Already gone: the page should simply stop showing it.
+    conversation = services.item_delete(conversation=conversation, actor=_actor(request), item_id=item_id,
+                                        missing_ok=True)
     if request.htmx:
         # The item's element is swapped out; the header's item count is updated out of band.
         return render(request, "dashboard/conversation_detail.html#item_count", {"conversation": conversation,
@@ -270,10 +260,7 @@ def conversation_delete(request, conversation_id):
                       "never the content.",
             "cancel_url": reverse("dashboard:conversation-detail", args=[conversation.public_id]),
         })
-    try:
-        services.conversation_delete(conversation=conversation, actor=_actor(request))
-    except NotFound:
-        pass
+    services.conversation_delete(conversation=conversation, actor=_actor(request), missing_ok=True)
     messages.success(request, f"Deleted conversation {conversation.public_id}.")
     url = reverse("dashboard:conversation-list")
     return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
@@ -296,10 +283,7 @@ def conversation_download(request, conversation_id):
 def conversation_list_download(request):
     """Every conversation a search finds, as JSON Lines (oldest first), streamed page by page."""
     filterset = ConsoleConversationFilter(request.GET, queryset=Conversation.objects.all())
-    try:
-        conversations = filterset.qs_or_raise()
-    except InvalidInput as exc:
-        return HttpResponseBadRequest(exc.message, content_type="text/plain; charset=utf-8")
+    conversations = filterset.qs_or_raise()  # a bad filter: a 400 with its message (dashboard.errors)
     name = f"conversations-{timezone.now():%Y%m%d-%H%M%S}.jsonl"
     return StreamingHttpResponse(
         (line.text + "\n" for line in portability.export_lines(conversations)),
@@ -314,28 +298,18 @@ def conversation_list_download(request):
 @requires(roles.VIEW_AUDIT)
 @vary_on_headers("HX-Request")
 def audit_log(request):
-    events = AuditEvent.objects.all()
-    action = request.GET.get("action", "")
-    if action in AuditEvent.Action.values:
-        events = events.filter(action=action)
-    actor = request.GET.get("actor", "").strip()
-    if actor:
-        events = events.where(actor_label__icontains=actor)
-    conversation_id = request.GET.get("conversation", "").strip()
-    if conversation_id:
-        events = events.where(conversation_id=conversation_id)
-    try:
-        after = int(request.GET["after"]) if request.GET.get("after") else None
-    except ValueError:
-        after = None
+    filterset = AuditEventFilter(request.GET, queryset=AuditEvent.objects.all())
+    events = filterset.qs
+    cursor = AuditCursorForm(request.GET)
+    after = cursor.cleaned_data["after"] if cursor.is_valid() else None  # malformed: start from the newest
     page = queries.audit_page(events, after=after, limit=AUDIT_PAGE_SIZE)
     base = reverse("dashboard:audit-log")
     context = {
         "page": page,
         "actions": AuditEvent.Action.choices,
-        "action": action,
-        "actor": actor,
-        "conversation_id": conversation_id,
+        "action": filterset.form.cleaned_data.get("action", ""),
+        "actor": request.GET.get("actor", "").strip(),  # as typed, even when it matches nothing
+        "conversation_id": request.GET.get("conversation", "").strip(),
         "more_url": _with_params(base, request.GET, after=str(page.last_id)) if page.has_more else None,
     }
     return render(request, _template(request, "dashboard/audit_log.html", "results"), context)
@@ -364,18 +338,12 @@ def overview(request):
 def api_keys(request):
     form = ApiKeyForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
-            project = form.cleaned_data["project"] or services.project_get_or_create(
-                name=form.cleaned_data["new_project"])
-            key, secret = services.apikey_create(project=project, actor=_actor(request),
-                                                 name=form.cleaned_data["name"])
-        except DomainError as exc:
-            form.add_error(None, exc.message)
-        else:
-            # Post/redirect/get: a reload must not make a second key. The secret rides in the
-            # session to the next page, which shows it once and forgets it.
-            request.session["new_api_key"] = {"project": project.name, "secret": secret}
-            return redirect("dashboard:api-keys")
+        project = form.cleaned_data["project"] or services.project_get_or_create(name=form.cleaned_data["new_project"])
+        key, secret = services.apikey_create(project=project, actor=_actor(request), name=form.cleaned_data["name"])
+        # Post/redirect/get: a reload must not make a second key. The secret rides in the
+        # session to the next page, which shows it once and forgets it.
+        request.session["new_api_key"] = {"project": project.name, "secret": secret}
+        return redirect("dashboard:api-keys")
     created = request.session.pop("new_api_key", None)
     keys = ApiKey.objects.select_related("project").order_by("revoked_at", "-created_at")
     return render(request, "dashboard/api_keys.html", {"form": form, "keys": keys, "created": created,
@@ -384,6 +352,7 @@ def api_keys(request):
 
 @requires(roles.MANAGE_KEYS)
 @require_http_methods(["GET", "POST"])
+@returns_to("dashboard:api-keys")
 def api_key_revoke(request, prefix):
     if request.method == "GET":
         key = ApiKey.objects.select_related("project").where(prefix=prefix).first()
@@ -395,10 +364,7 @@ def api_key_revoke(request, prefix):
                       "A revoked key cannot be restored.",
             "cancel_url": reverse("dashboard:api-keys"),
         })
-    try:
-        services.apikey_revoke(prefix=prefix, actor=_actor(request))
-        messages.success(request, f"Revoked key {prefix}…; requests using it now answer 401.")
-    except NotFound as exc:
-        messages.error(request, exc.message)
+    services.apikey_revoke(prefix=prefix, actor=_actor(request))  # unknown: its message, on the keys page
+    messages.success(request, f"Revoked key {prefix}…; requests using it now answer 401.")
     return redirect("dashboard:api-keys")
 

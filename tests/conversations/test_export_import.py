@@ -278,6 +278,24 @@ def test_export_explains_mistakes(tmp_path, project, args, message):
         run("export_conversations", *args)
 
 
+@pytest.mark.parametrize("since", ["2026-03-01", "2026-03-01 13:00", "2026-03-01T13:00:00Z", "03/02/2026",
+                                   "2026-03-01T12:00:00.000001+00:00"])
+def test_export_since_reads_dates_as_the_apis_created_after_does(tmp_path, api, project, since):
+    """One parser (the ConversationFilter's): the export used to refuse what the API accepts."""
+    for month, day, hour in [(2, 28, 12), (3, 1, 12), (3, 1, 14), (3, 2, 0), (3, 3, 0)]:
+        set_created_at(make_conversation(project), datetime(2026, month, day, hour, tzinfo=UTC))
+    exported = {line["id"] for line in lines(export(tmp_path, "--since", since))}
+    listed = {c["id"] for c in api.get("/v1/conversations", {"created_after": since, "limit": 100}).json()["data"]}
+    assert exported == listed and 0 < len(exported) < 5
+
+
+def test_export_takes_at_most_as_many_metadata_filters_as_the_api(tmp_path, project):
+    make_conversation(project, metadata={f"k{n}": "v" for n in range(16)})
+    assert len(lines(export(tmp_path, "--metadata", *[f"k{n}=v" for n in range(16)]))) == 1
+    with pytest.raises(CommandError, match="at most 16"):
+        run("export_conversations", "--metadata", *[f"k{n}=v" for n in range(17)])
+
+
 def test_export_to_standard_output_keeps_the_summary_out_of_the_data(conversations_to_export):
     out, err = run("export_conversations")
     assert len(lines(out)) == 3

@@ -105,6 +105,29 @@ def test_writes_on_a_deleted_conversation_are_not_found(project):
         services.items_append(conversation=conversation, actor=services.SYSTEM, items=make_messages(1))
 
 
+
+def test_deleting_what_is_already_gone_is_not_found_unless_missing_is_ok(project):
+    """The API answers 404; the console counts it as done (someone else deleted it meanwhile)."""
+    conversation = make_conversation(project, items=make_messages(1))
+    services.conversation_delete(conversation=conversation, actor=services.SYSTEM)
+    with pytest.raises(NotFound):
+        services.conversation_delete(conversation=conversation, actor=services.SYSTEM)
+    with pytest.raises(NotFound):
+        services.item_delete(conversation=conversation, actor=services.SYSTEM, item_id="msg_1")
+    services.conversation_delete(conversation=conversation, actor=services.SYSTEM, missing_ok=True)
+    assert services.item_delete(conversation=conversation, actor=services.SYSTEM, item_id="msg_1",
+                                missing_ok=True) is conversation
+    assert AuditEvent.objects.filter(action="conversation.delete").count() == 1
+
+
+def test_deleting_an_unknown_item_with_missing_ok_changes_and_audits_nothing(project):
+    conversation = make_conversation(project, items=make_messages(2))
+    with pytest.raises(NotFound):
+        services.item_delete(conversation=conversation, actor=services.SYSTEM, item_id="msg_nope")
+    same = services.item_delete(conversation=conversation, actor=services.SYSTEM, item_id="msg_nope", missing_ok=True)
+    assert (same.pk, same.item_count, Item.objects.filter(conversation=conversation).count()) == (conversation.pk, 2, 2)
+    assert not AuditEvent.objects.filter(action="item.delete").exists()
+
 def test_actors_are_recorded(project, api_key):
     key, _ = api_key
     make_conversation(project)

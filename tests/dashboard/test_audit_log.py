@@ -198,3 +198,11 @@ def test_a_history_restore_request_gets_the_full_page(viewer_client, project):
 
 def test_the_response_varies_on_hx_request(viewer_client, project):
     assert "HX-Request" in viewer_client.get(URL).get("Vary", "")
+
+
+@pytest.mark.parametrize("after", ["9" * 30, "-3", "0"])
+def test_a_cursor_no_event_id_can_hold_shows_the_newest_events(viewer_client, project, after):
+    make_events(3)
+    response = viewer_client.get(URL, {"after": after})
+    assert (response.status_code, len(listed_events(response))) == (200, 3)
+

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from conversations import services
+from conversations import services, validators
 from conversations.models import AuditEvent, Conversation, Item
 from tests.conftest import ITEM_EXAMPLES
 from tests.dashboard.helpers import HX
@@ -349,6 +349,19 @@ def test_invalid_metadata_is_refused_in_the_fragment(operator_client, project, k
     assert conversation.metadata == {"a": "1"}
     assert not AuditEvent.objects.filter(action="conversation.update").exists()
 
+
+
+def test_the_metadata_form_states_the_limits_the_domain_enforces(operator_client, project, monkeypatch):
+    monkeypatch.setattr(validators, "MAX_METADATA_PAIRS", 3)
+    monkeypatch.setattr(validators, "MAX_METADATA_KEY_CHARS", 10)
+    conversation = make_conversation(project)
+    page = operator_client.get(console_url(conversation, "metadata/")).content.decode()
+    assert "At most 3 pairs; keys up to 10 characters, values up to 512." in page
+    response = operator_client.post(console_url(conversation, "metadata/"),
+                                    {"key": ["a", "b", "c", "d"], "value": ["1"] * 4})
+    assert "at most 3 properties" in response.content.decode()
+    conversation.refresh_from_db()
+    assert conversation.metadata == {}
 
 def test_the_metadata_edit_page_without_javascript_still_shows_the_items(operator_client, project):
     conversation = make_conversation(project, items=[{"role": "user", "content": "Where is my order?"}])

@@ -3,17 +3,15 @@ import io
 import os
 import time
 from contextlib import contextmanager, nullcontext
-from datetime import UTC, datetime
-from datetime import time as day_start
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from django.db.models import Sum
-from django.utils import dateparse, timezone
+from django.http import QueryDict
 from tqdm import tqdm
 
-from conversations import validators
 from conversations.errors import DomainError
+from conversations.filters import OUT_OF_RANGE, ConversationFilter
 from conversations.models import Conversation, Project
 from conversations.portability import export_lines
 
@@ -64,26 +62,32 @@ class Command(BaseCommand):
         (self.stderr if to_stdout else self.stdout).write(summary, style_func=lambda s: s)
 
     def select(self, options):
-        conversations = Conversation.objects.all()
+        """The options become the query parameters of GET /v1/conversations, filtered by the same
+        ConversationFilter: its date parsing and its metadata rules, not a copy of them."""
+        scope = Conversation.objects.all()
         if options["project"]:
             project = Project.objects.filter(name=options["project"]).first()
             if project is None:
                 raise CommandError(f"No project named {options['project']!r}.")
-            conversations = conversations.for_project(project.pk)
-        pairs = []
+            scope = scope.for_project(project.pk)
+        query = QueryDict(mutable=True)
         for pair in options["metadata"]:
             key, sep, value = pair.partition("=")
             if not sep:
                 raise CommandError(f"Write a metadata filter as KEY=VALUE, not {pair!r}.")
-            try:
-                validators.validate_metadata_pair(key, value, param="--metadata")
-            except DomainError as exc:
-                raise CommandError(exc.message) from None
-            pairs.append((key, value))
-        conversations = conversations.with_metadata(pairs)
+            query.appendlist(f"metadata[{key}]", value)
         if options["since"]:
-            conversations = conversations.filter(created_at__gte=parse_since(options["since"]))
-        return conversations
+            query["created_after"] = options["since"]
+        filterset = ConversationFilter(query, queryset=scope)
+        if not filterset.is_valid():  # only --since fills a field of the FilterSet's form
+            since = options["since"]
+            if filterset.form.has_error("created_after", code=OUT_OF_RANGE):
+                raise CommandError(f"--since {since!r} is outside the years 1 to 9999 in UTC.")
+            raise CommandError(f"--since wants a date (2026-03-01) or an ISO-8601 time, not {since!r}.")
+        try:
+            return filterset.qs_or_raise()
+        except DomainError as exc:  # a metadata filter over the limits
+            raise CommandError(exc.message) from None
 
     @contextmanager
     def open_output(self, path: str):
@@ -122,20 +126,3 @@ def _postgres_snapshot():
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         yield
 
-
-def parse_since(raw: str) -> datetime:
-    try:
-        value = dateparse.parse_datetime(raw)
-        day = dateparse.parse_date(raw) if value is None else None
-    except ValueError:
-        value = day = None
-    if value is None:
-        if day is None:
-            raise CommandError(f"--since wants a date (2026-03-01) or an ISO-8601 time, not {raw!r}.")
-        value = datetime.combine(day, day_start.min)
-    if timezone.is_naive(value):
-        value = timezone.make_aware(value, timezone.get_default_timezone())
-    try:
-        return value.astimezone(UTC)  # PostgreSQL refuses offsets beyond ±15:59; ISO 8601 allows them
-    except OverflowError:
-        raise CommandError(f"--since {raw!r} is outside the years 1 to 9999 in UTC.") from None

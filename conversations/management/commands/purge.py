@@ -3,12 +3,11 @@ from argparse import ArgumentTypeError
 from datetime import datetime, timedelta
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db.models import Count
 from django.utils import timezone
 from tqdm import tqdm
 
-from conversations import services
-from conversations.models import Conversation, Project
+from conversations import queries, services
+from conversations.models import Project
 
 DURATION = re.compile(r"^\s*(\d+)\s*([hdw])\s*$")
 UNITS = {"h": "hours", "d": "days", "w": "weeks"}
@@ -41,8 +40,7 @@ class Command(BaseCommand):
         progress = tqdm(total=None, unit="conv", desc="purging", file=self.stderr._out,
                         disable=True if no_progress or dry_run or verbosity == 0 else None)
         if not progress.disable:
-            progress.total = sum(Conversation.objects.filter(project=p, created_at__lt=c).aggregate(n=Count("pk"))["n"]
-                                 for p, c in cutoffs.items())
+            progress.total = sum(queries.purge_candidates(project=p, cutoff=c).count() for p, c in cutoffs.items())
         result = services.conversations_purge(
             cutoffs=cutoffs, actor=services.Actor(label="command:purge"), batch_size=batch, dry_run=dry_run,
             on_batch=lambda conversations, items: progress.update(conversations),
