@@ -5,7 +5,8 @@ from collections.abc import Mapping
 
 from rest_framework import serializers
 
-from conversations.validators import item_for_output, reject_unknown_parameters
+from conversations.projection import item_for_output
+from conversations.validators import reject_unknown_parameters
 
 
 class UnixTimestampField(serializers.Field):

@@ -9,7 +9,7 @@ them and writes them in one transaction. A failure anywhere leaves the conversat
 Answers are read as the JSON the upstream sent (the SDK's raw responses), never through the
 SDK's models: those turn integers into floats (`1` -> `1.0`, 2**53 + 1 -> 2**53) and add
 fields the upstream never sent. Items are kept as they came when the SDK's output models accept
-them (validators.normalize_stored_item); `lenient` keeps the others too, marked.
+them (item_rules.normalize_stored_item); `lenient` keeps the others too, marked.
 
 Several conversations are fetched at once (`fetch_conversation`, thread-safe, no database);
 the caller writes them one at a time. Network trouble is the SDK's to retry: connection errors,

@@ -174,7 +174,7 @@ class Item(models.Model):
     status = models.CharField(max_length=32, blank=True)
     # The whole item as the API returns it (normalised), so a read is one column.
     body = models.JSONField()
-    # Plain text pulled out of the item, for search (see validators.extract_text).
+    # Plain text pulled out of the item, for search (see search_text.extract_text).
     text = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     # Why the SDK's models refused the body, for an item `mirror --lenient` kept as it came

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from django.utils import timezone
 
 from . import ids
-from .validators import extract_text
+from .search_text import extract_text
 
 PLANS = (["free"] * 6) + (["pro"] * 3) + ["enterprise"]
 CHANNELS = ["web", "web", "mobile", "email", "api"]

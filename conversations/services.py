@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import DataError, IntegrityError, connection, models, transaction
 from django.utils import timezone
 
-from . import ids, queries, validators
+from . import ids, item_rules, queries, validators
 from .errors import Conflict, DomainError, InvalidInput, NotFound
 from .models import TOMBSTONE_DAYS, ApiKey, AuditEvent, Conversation, DeletedConversation, DeletedItem, Item, Project
 
@@ -79,7 +79,7 @@ def _locked(conversation: Conversation, *, missing_ok: bool = False) -> Conversa
     return locked
 
 
-def _insert_items(conversation: Conversation, normalized: list[validators.NormalizedItem]) -> list[Item]:
+def _insert_items(conversation: Conversation, normalized: list[item_rules.NormalizedItem]) -> list[Item]:
     """Append items at the end of a conversation whose row lock the caller holds."""
     if not normalized:
         return []
@@ -105,7 +105,7 @@ def _insert_items(conversation: Conversation, normalized: list[validators.Normal
     return rows
 
 
-def _item_rows(conversation: Conversation, normalized: list[validators.NormalizedItem], *, first: int,
+def _item_rows(conversation: Conversation, normalized: list[item_rules.NormalizedItem], *, first: int,
                created_at: list[datetime]) -> list[Item]:
     return [
         Item(
@@ -132,10 +132,10 @@ def resolve_item_references(items: Any, *, project_id: int, conversation: Conver
     several others is ambiguous). A copy has a new id; everything else is the stored item, fields
     that `include` hides too. An id no item of this project has is a 400 naming it, whether it is
     missing or another project's. One query, whatever the number of references."""
-    if not isinstance(items, list) or not any(validators.is_item_reference(item) for item in items):
+    if not isinstance(items, list) or not any(item_rules.is_item_reference(item) for item in items):
         return items
-    wanted = {index: validators.validate_item_reference(item, param=f"items[{index}]")
-              for index, item in enumerate(items) if validators.is_item_reference(item)}
+    wanted = {index: item_rules.validate_item_reference(item, param=f"items[{index}]")
+              for index, item in enumerate(items) if item_rules.is_item_reference(item)}
     found: dict[str, dict[int, dict]] = {}
     stored = (Item.objects.where(conversation__project_id=project_id, public_id__in=sorted(set(wanted.values())))
               .values_list("public_id", "conversation_id", "body"))
@@ -167,7 +167,7 @@ def conversation_create(
     """Create a conversation, optionally with up to 20 first items, all or nothing."""
     clean_metadata = validators.validate_metadata(metadata)
     items = resolve_item_references(items, project_id=project.pk)
-    normalized = validators.validate_items(items if items is not None else [])
+    normalized = item_rules.validate_items(items if items is not None else [])
     with transaction.atomic():
         conversation = Conversation(project=project, metadata=clean_metadata)
         conversation.full_clean(exclude=["project"])
@@ -238,7 +238,7 @@ def conversation_delete(*, conversation: Conversation, actor: Actor, missing_ok:
 def items_append(*, conversation: Conversation, actor: Actor, items: Any) -> list[Item]:
     """Append 1..20 items at the end of the timeline, all or nothing, in input order."""
     items = resolve_item_references(items, project_id=conversation.project_id, conversation=conversation)
-    normalized = validators.validate_items(items, allow_empty=False)
+    normalized = item_rules.validate_items(items, allow_empty=False)
     with transaction.atomic():
         locked = _locked(conversation)
         rows = _insert_items(locked, normalized)
@@ -301,7 +301,7 @@ class ImportRequest:
     items_created_at: list[datetime] | None = None
     updated_at: datetime | None = None
     after: str | None = None
-    # Keep items the SDK's models refuse as they came, marked (validators.normalize_stored_item).
+    # Keep items the SDK's models refuse as they came, marked (item_rules.normalize_stored_item).
     lenient: bool = False
 
 
@@ -320,7 +320,7 @@ class _Checked:
     request: ImportRequest
     public_id: str
     fields: dict  # of a new conversation
-    items: list[validators.NormalizedItem]
+    items: list[item_rules.NormalizedItem]
     times: list[datetime]
 
     @property
@@ -346,7 +346,7 @@ def conversation_import(
     when it differs. A second run of the same input changes nothing and writes no audit event.
     `items_created_at` (one per item) and `updated_at` default to now. Items are kept as the
     other server returned them when the SDK's output models accept them
-    (validators.normalize_stored_item); `lenient` keeps the others too, marked `unvalidated`.
+    (item_rules.normalize_stored_item); `lenient` keeps the others too, marked `unvalidated`.
     """
     request = ImportRequest(project=project, public_id=public_id, created_at=created_at, metadata=metadata,
                             items=items, items_created_at=items_created_at, updated_at=updated_at, after=after,
@@ -423,7 +423,7 @@ def _check(request: ImportRequest) -> _Checked:
     """Every rule, before any write (the rules live in validators and the model)."""
     public_id = validators.validate_conversation_id(request.public_id)
     metadata = validators.validate_metadata(request.metadata)
-    normalized = validators.validate_items(request.items, max_items=None, stored=True,  # a whole timeline
+    normalized = item_rules.validate_items(request.items, max_items=None, stored=True,  # a whole timeline
                                            lenient=request.lenient)
     times = request.items_created_at
     if times is not None and len(times) != len(normalized):
@@ -504,7 +504,7 @@ ITEM_COPY_COLUMNS = ("conversation_id", "public_id", "position", "type", "role",
                      "created_at", "unvalidated")
 
 
-def _write_items(timelines: list[tuple[Conversation, list[validators.NormalizedItem], int, list[datetime]]]) -> None:
+def _write_items(timelines: list[tuple[Conversation, list[item_rules.NormalizedItem], int, list[datetime]]]) -> None:
     """Insert the items of one or many conversations at once (import, mirror), each timeline
     as (conversation, items, first position, creation times). PostgreSQL: one COPY, as the
     seeder does - Django's bulk INSERT binds every value client-side, quoting each JSON body in

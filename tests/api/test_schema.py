@@ -11,7 +11,7 @@ from drf_spectacular.validation import validate_schema
 from rest_framework.test import APIClient
 
 from api.schema import item_types
-from conversations import validators
+from conversations import item_rules, validators
 
 OPERATIONS = {
     ("get", "/v1/conversations"): "listConversations",
@@ -121,7 +121,7 @@ def test_include_lists_every_includable_value(schema):
 
 def test_the_returned_item_union_has_every_item_type_of_the_sdk(schema):
     types = item_types(schema["components"]["schemas"], "ConversationItem")
-    assert types == set(validators.output_models())
+    assert types == set(item_rules.output_models())
     assert len(types) == 29
     mapping = schema["components"]["schemas"]["ConversationItem"]["discriminator"]["mapping"]
     assert set(mapping) == types
@@ -129,7 +129,7 @@ def test_the_returned_item_union_has_every_item_type_of_the_sdk(schema):
 
 def test_the_input_item_union_has_every_item_type_the_sdk_can_send(schema):
     types = item_types(schema["components"]["schemas"], "InputItem")
-    assert types == set(validators.output_models()) | {"item_reference", "compaction_trigger"}
+    assert types == set(item_rules.output_models()) | {"item_reference", "compaction_trigger"}
 
 
 def test_item_bodies_are_arrays_of_input_items_within_the_limits(schema):
@@ -156,7 +156,7 @@ def test_every_item_the_api_returns_matches_the_schema(schema, api, item_example
     listed = api.get(f"/v1/conversations/{conversation_id}/items?limit=100&include[]=reasoning.encrypted_content"
                      "&include[]=message.output_text.logprobs").json()
     validator_for(schema, "ConversationItemList").validate(listed)
-    assert {item["type"] for item in listed["data"]} == set(validators.output_models())
+    assert {item["type"] for item in listed["data"]} == set(item_rules.output_models())
     validator_for(schema, "ConversationList").validate(api.get("/v1/conversations").json())
     validator_for(schema, "Conversation").validate(api.get(f"/v1/conversations/{conversation_id}").json())
 

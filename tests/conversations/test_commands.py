@@ -66,7 +66,7 @@ def test_setup_demo_loads_data_once_and_prints_working_credentials(tmp_path, mon
 
 
 def test_seed_fills_a_project_with_valid_varied_conversations():
-    from conversations import validators
+    from conversations import item_rules, search_text
     from conversations.models import Conversation, Item
 
     lines = run("seed", "--conversations", "30", "--items-per-conversation", "7", "--project", "load",
@@ -83,8 +83,8 @@ def test_seed_fills_a_project_with_valid_varied_conversations():
         assert positions == list(range(7)) and conversation.next_position == conversation.item_count == 7
     for item in items[:50]:
         # What the seeder writes is exactly what the API would have stored for it.
-        assert validators.normalize_item(item.body, param="items[0]").body == item.body
-        assert item.text == validators.extract_text(item.body)
+        assert item_rules.normalize_item(item.body, param="items[0]").body == item.body
+        assert item.text == search_text.extract_text(item.body)
 
 
 def test_seed_refuses_nonsense_sizes():

@@ -18,7 +18,7 @@ def test_ids_do_not_repeat():
 
 
 def test_every_item_type_of_the_sdk_has_its_own_prefix():
-    from conversations.validators import output_models
+    from conversations.item_rules import output_models
 
     assert set(output_models()) == set(ids.ITEM_PREFIXES)
     assert len(set(ids.ITEM_PREFIXES.values())) == len(ids.ITEM_PREFIXES)

@@ -27,7 +27,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 from openai import OpenAI
 
-from conversations import mirror, services, validators
+from conversations import item_rules, mirror, services
 from conversations.models import AuditEvent, Conversation
 from tests.factories import make_api_key, make_conversation, make_messages, make_project
 
@@ -176,7 +176,7 @@ def test_it_copies_ids_order_metadata_and_every_item_type(upstream, item_example
     assert copy.metadata == {"user_id": "u1", "plan": "pro"}
     assert int(copy.created_at.timestamp()) == original.created_at
     assert local_bodies(first) == upstream.raw_items(first)
-    assert {body["type"] for body in local_bodies(first)} == set(validators.output_models())  # all 29
+    assert {body["type"] for body in local_bodies(first)} == set(item_rules.output_models())  # all 29
     assert copy.item_count == copy.next_position == 35
     event = AuditEvent.objects.get(action="conversation.import", conversation_id=first)
     assert event.actor_label == "command:mirror"

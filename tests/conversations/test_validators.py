@@ -3,14 +3,14 @@ import typing
 import pytest
 from openai.types.responses import response_input_item_param
 
-from conversations import validators
+from conversations import item_rules, projection, search_text, validators
 from conversations.errors import InvalidInput
 from tests.conftest import ITEM_EXAMPLES, with_node_nulls
 
 
 def error_of(item) -> InvalidInput:
     with pytest.raises(InvalidInput) as info:
-        validators.normalize_item(item, param="items[0]")
+        item_rules.normalize_item(item, param="items[0]")
     return info.value
 
 
@@ -19,7 +19,7 @@ def error_of(item) -> InvalidInput:
 
 def test_the_sdk_union_and_the_examples_cover_the_same_29_types():
     """Walks the SDK's output union: an openai upgrade that adds a type fails here until handled."""
-    output_types = set(validators.output_models())
+    output_types = set(item_rules.output_models())
     assert len(output_types) == 29
     example_types = {item.get("type", "message") for item in ITEM_EXAMPLES["valid_inputs"]}
     assert example_types == output_types
@@ -31,12 +31,12 @@ def test_the_sdk_union_and_the_examples_cover_the_same_29_types():
         while typing.get_origin(literal) is not typing.Literal:
             literal = typing.get_args(literal)[0]
         input_types.add(typing.get_args(literal)[0])
-    assert input_types == output_types | set(validators.UNSUPPORTED_ITEM_TYPES)
+    assert input_types == output_types | set(item_rules.UNSUPPORTED_ITEM_TYPES)
 
 
 @pytest.mark.parametrize("item", ITEM_EXAMPLES["valid_inputs"], ids=lambda i: i.get("type", "bare-message"))
 def test_every_valid_example_is_accepted_and_keeps_what_was_sent(item):
-    normalized = validators.normalize_item(item, param="items[0]")
+    normalized = item_rules.normalize_item(item, param="items[0]")
     body = normalized.body
     for key, value in with_node_nulls({"type": "message", **item}).items():
         if key == "content" and isinstance(value, str):
@@ -45,7 +45,7 @@ def test_every_valid_example_is_accepted_and_keeps_what_was_sent(item):
     assert body["type"] == item.get("type", "message")
     assert body["id"] == item.get("id", body["id"])
     assert normalized.public_id == body["id"]
-    model = validators.output_models()[body["type"]]
+    model = item_rules.output_models()[body["type"]]
     model.model_validate(body)  # what the SDK does in strict mode
 
 
@@ -63,14 +63,14 @@ def test_an_item_reference_is_refused_where_nothing_resolves_it():
 
 
 def test_string_content_becomes_input_text_for_users():
-    body = validators.normalize_item({"role": "user", "content": "hi"}, param="items[0]").body
+    body = item_rules.normalize_item({"role": "user", "content": "hi"}, param="items[0]").body
     assert body["content"] == [{"type": "input_text", "text": "hi"}]
     assert body["status"] == "completed"
     assert body["id"].startswith("msg_")
 
 
 def test_string_content_becomes_output_text_for_the_assistant():
-    body = validators.normalize_item({"role": "assistant", "content": "hello"}, param="items[0]").body
+    body = item_rules.normalize_item({"role": "assistant", "content": "hello"}, param="items[0]").body
     assert body["content"] == [{"type": "output_text", "text": "hello", "annotations": []}]
 
 
@@ -98,52 +98,52 @@ def test_a_client_id_must_be_url_safe():
     assert error_of({"role": "user", "content": "x", "id": "has space"}).param == "items[0].id"
     assert error_of({"role": "user", "content": "x", "id": "a" * 129}).param == "items[0].id"
     longest = {"role": "user", "content": "x", "id": "a" * 128}
-    assert validators.normalize_item(longest, param="p").public_id == "a" * 128
+    assert item_rules.normalize_item(longest, param="p").public_id == "a" * 128
 
 
 def test_text_longer_than_10_mib_is_refused():
-    text = "x" * (validators.DEFAULT_STRING_CAP + 1)
+    text = "x" * (item_rules.DEFAULT_STRING_CAP + 1)
     error = error_of({"role": "user", "content": [{"type": "input_text", "text": text}]})
     assert (error.param, error.code) == ("items[0].content[0].text", "string_above_max_length")
 
 
 def test_output_call_ids_are_at_most_64_characters():
     ok = {"type": "function_call_output", "call_id": "c" * 64, "output": "x"}
-    validators.normalize_item(ok, param="items[0]")
+    item_rules.normalize_item(ok, param="items[0]")
     assert error_of({**ok, "call_id": "c" * 65}).param == "items[0].call_id"
 
 
 def test_a_batch_is_at_most_20_items_and_ids_are_unique_within_it():
-    validators.validate_items([{"role": "user", "content": "x"}] * 20)
+    item_rules.validate_items([{"role": "user", "content": "x"}] * 20)
     with pytest.raises(InvalidInput) as info:
-        validators.validate_items([{"role": "user", "content": "x"}] * 21)
+        item_rules.validate_items([{"role": "user", "content": "x"}] * 21)
     assert (info.value.param, info.value.code) == ("items", "array_above_max_length")
     with pytest.raises(InvalidInput) as info:
-        validators.validate_items([{"role": "user", "content": "x", "id": "same"}] * 2)
+        item_rules.validate_items([{"role": "user", "content": "x", "id": "same"}] * 2)
     assert info.value.param == "items[1].id"
 
 
 def test_search_text_collects_readable_strings_only():
-    body = validators.normalize_item(
+    body = item_rules.normalize_item(
         {"role": "user", "content": [
             {"type": "input_text", "text": "where is my parcel"},
             {"type": "input_image", "image_url": "data:image/png;base64,AAAA", "detail": "auto"},
         ]},
         param="items[0]",
     ).body
-    text = validators.extract_text(body)
+    text = search_text.extract_text(body)
     assert "where is my parcel" in text
     assert "base64" not in text
     call = {"type": "function_call", "call_id": "call_1", "name": "lookup_order", "arguments": '{"id": 7}'}
-    assert "lookup_order" in validators.normalize_item(call, param="p").text
+    assert "lookup_order" in item_rules.normalize_item(call, param="p").text
 
 
 def test_include_controls_encrypted_content_and_logprobs():
     reasoning = {"type": "reasoning", "id": "rs_1", "summary": [], "encrypted_content": "secret"}
-    assert "encrypted_content" not in validators.item_for_output(reasoning, frozenset())
-    assert validators.item_for_output(reasoning, frozenset({"reasoning.encrypted_content"})) == reasoning
+    assert "encrypted_content" not in projection.item_for_output(reasoning, frozenset())
+    assert projection.item_for_output(reasoning, frozenset({"reasoning.encrypted_content"})) == reasoning
     message = {"type": "message", "content": [{"type": "output_text", "text": "x", "annotations": [], "logprobs": []}]}
-    assert "logprobs" not in validators.item_for_output(message, frozenset())["content"][0]
+    assert "logprobs" not in projection.item_for_output(message, frozenset())["content"][0]
     assert "logprobs" in message["content"][0]  # the stored body is not modified
 
 
