@@ -3,7 +3,7 @@
 For each conversation id: look up what is stored here (its last item), ask the upstream
 server for the conversation (metadata, created_at) and for the items after that last one,
 oldest first (`items.list(order="asc", after=…)`, page by page, every `include` asked for so
-nothing optional is left behind), then hand them to services.conversation_import, which checks
+nothing optional is left behind), then hand them to importing.conversation_import, which checks
 them and writes them in one transaction. A failure anywhere leaves the conversation as it was.
 
 Answers are read as the JSON the upstream sent (the SDK's raw responses), never through the
@@ -30,7 +30,7 @@ import openai
 from django.db import transaction
 from openai import OpenAI
 
-from . import services, validators
+from . import importing, services, validators
 from .errors import DomainError
 from .models import Conversation, Item, Project
 
@@ -176,7 +176,7 @@ def store_conversation(fetched: Fetched, *, project: Project, actor: services.Ac
             if recopy:
                 services.conversation_delete(conversation=Conversation.objects.get(public_id=conversation_id),
                                              actor=actor)
-            result = services.conversation_import(
+            result = importing.conversation_import(
                 project=project, actor=actor, public_id=conversation_id,
                 created_at=datetime.fromtimestamp(upstream["created_at"], tz=UTC), metadata=upstream.get("metadata"),
                 items=list(fetched.items), after=fetched.after, source=source, lenient=lenient,

@@ -93,7 +93,7 @@ class ConversationQuerySet(LookupQuerySet):
 
     def created_before(self, moment):
         """Created strictly before `moment`: the filters' created_before, and retention's cutoff
-        (services.conversations_purge, `manage.py purge`). Served by conv_project_created."""
+        (retention.conversations_purge, `manage.py purge`). Served by conv_project_created."""
         return self.filter(created_at__lt=moment)
 
     def with_metadata(self, pairs: list[tuple[str, str]]):

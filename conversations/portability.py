@@ -122,7 +122,7 @@ def _slices(rows: list[tuple], items_per_query: int) -> Iterable[list[tuple]]:
 
 @dataclass(frozen=True)
 class ConversationRecord:
-    """One line, its outline checked; the contents are checked by services.conversation_import."""
+    """One line, its outline checked; the contents are checked by importing.conversation_import."""
 
     id: Any
     project: str | None

@@ -87,7 +87,7 @@ def conversation_page(
 
 def purge_candidates(*, project: Project, cutoff: datetime) -> QuerySet:
     """What retention deletes of a project: its conversations created before the cutoff, by the
-    created_before the FilterSets apply. Called by services.conversations_purge; counted by
+    created_before the FilterSets apply. Called by retention.conversations_purge; counted by
     `manage.py purge` for its progress bar."""
     return Conversation.objects.for_project(project.pk).created_before(cutoff)
 

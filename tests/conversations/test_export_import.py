@@ -8,7 +8,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from conversations import portability, services
+from conversations import importing, portability, services
 from conversations.models import AuditEvent, Conversation, Item, Project
 from tests.factories import append_messages, make_conversation, make_messages
 
@@ -384,7 +384,7 @@ def test_when_a_batch_collides_with_a_concurrent_writer_each_line_is_imported_al
     with open(tmp_path / "export.jsonl", "a") as file:
         file.write(json.dumps(new) + "\n")
     # As if `already` had been created between the batch's lookup and its insert.
-    monkeypatch.setattr(services, "_stored", lambda public_ids: {})
+    monkeypatch.setattr(importing, "_stored", lambda public_ids: {})
 
     out, _ = run("import_conversations", str(tmp_path / "export.jsonl"))
 
@@ -395,11 +395,11 @@ def test_when_a_batch_collides_with_a_concurrent_writer_each_line_is_imported_al
 
 def test_the_batch_service_answers_one_result_per_request_in_order(project):
     requests = [
-        services.ImportRequest(project=project, public_id=f"conv_b{n}", created_at=datetime(2026, 1, 1, tzinfo=UTC),
+        importing.ImportRequest(project=project, public_id=f"conv_b{n}", created_at=datetime(2026, 1, 1, tzinfo=UTC),
                                metadata={} if n != 1 else {"k": 1}, items=make_messages(n))
         for n in range(3)
     ]
-    results = services.conversations_import(requests=requests, actor=services.SYSTEM)
+    results = importing.conversations_import(requests=requests, actor=services.SYSTEM)
     assert [getattr(r, "outcome", None) for r in results] == ["created", None, "created"]
     assert results[1].param == "metadata"
     assert list(Conversation.objects.order_by("pk").values_list("public_id", "item_count")) == \
@@ -545,14 +545,14 @@ def test_a_file_that_is_not_gzip_is_reported_as_corrupt(tmp_path, db):
 def test_when_the_database_refuses_a_batch_its_lines_are_written_one_by_one(tmp_path, db, monkeypatch):
     from django.db import DataError
 
-    write_items = services._write_items
+    write_items = importing._write_items
 
     def refuse_conversation_5(timelines):
         if any(conversation.public_id == "conv_import_5" for conversation, *_ in timelines):
             raise DataError("invalid input syntax for type json")
         write_items(timelines)
 
-    monkeypatch.setattr(services, "_write_items", refuse_conversation_5)
+    monkeypatch.setattr(importing, "_write_items", refuse_conversation_5)
     path = tmp_path / "ten.jsonl"
     path.write_text("".join(good_line(n) + "\n" for n in range(1, 11)))
 

@@ -27,7 +27,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 from openai import OpenAI
 
-from conversations import item_rules, mirror, services
+from conversations import importing, item_rules, mirror, services
 from conversations.models import AuditEvent, Conversation
 from tests.factories import make_api_key, make_conversation, make_messages, make_project
 
@@ -477,7 +477,7 @@ def test_several_conversations_in_flight_are_each_copied_whole(upstream):
 
 def test_an_id_that_lives_in_another_project_here_is_refused_without_asking_upstream(upstream, transport):
     conversation_id = make_upstream(upstream, make_messages(2))
-    services.conversation_import(project=make_project("elsewhere"), actor=services.SYSTEM,
+    importing.conversation_import(project=make_project("elsewhere"), actor=services.SYSTEM,
                                  public_id=conversation_id, created_at=timezone.now(), metadata={},
                                  items=[])
     _, err = mirror_failing(upstream, conversation_id)

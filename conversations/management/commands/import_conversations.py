@@ -13,13 +13,13 @@ from django.db import connection, transaction
 from django.utils import timezone
 from tqdm import tqdm
 
-from conversations import services
+from conversations import importing, services
 from conversations.errors import DomainError, InvalidInput
 from conversations.models import Project
 from conversations.portability import parse_line
 
 MAX_REPORTED_ERRORS = 50
-# Lines written together (services.conversations_import): up to this many conversations, or
+# Lines written together (importing.conversations_import): up to this many conversations, or
 # fewer when they hold this many items. Memory holds one batch.
 BATCH_LINES = 200
 BATCH_ITEMS = 5000
@@ -74,7 +74,7 @@ class Command(BaseCommand):
         try:
             with source:
                 outcomes, items_added, failed = self.import_lines(source, forced, progress, options["max_line_bytes"])
-            services.statistics_refresh(conversations=outcomes["created"] + outcomes["appended"] + outcomes["updated"],
+            importing.statistics_refresh(conversations=outcomes["created"] + outcomes["appended"] + outcomes["updated"],
                                         items=items_added)
         finally:
             if postgres:
@@ -96,12 +96,12 @@ class Command(BaseCommand):
 
     def import_lines(self, source, forced: Project | None, progress,
                      max_line_bytes: int = MAX_LINE_BYTES) -> tuple[Counter[str], int, int]:
-        """Read, check and write the lines, a batch at a time (services.conversations_import)."""
+        """Read, check and write the lines, a batch at a time (importing.conversations_import)."""
         projects: dict[str, Project] = {}
         outcomes: Counter[str] = Counter()
         items_added = failed = 0
         # (line number, line, what to import or why not), reported in line order
-        batch: list[tuple[int, bytes, services.ImportRequest | DomainError]] = []
+        batch: list[tuple[int, bytes, importing.ImportRequest | DomainError]] = []
         batch_items = 0
 
         def report(number: int, raw: bytes, exc: DomainError) -> None:
@@ -115,10 +115,10 @@ class Command(BaseCommand):
 
         def write() -> None:
             nonlocal items_added
-            requests = [entry for _, _, entry in batch if isinstance(entry, services.ImportRequest)]
-            written = iter(services.conversations_import(requests=requests, actor=IMPORTER, source="file"))
+            requests = [entry for _, _, entry in batch if isinstance(entry, importing.ImportRequest)]
+            written = iter(importing.conversations_import(requests=requests, actor=IMPORTER, source="file"))
             for number, raw, entry in batch:
-                result = next(written) if isinstance(entry, services.ImportRequest) else entry
+                result = next(written) if isinstance(entry, importing.ImportRequest) else entry
                 if isinstance(result, DomainError):
                     report(number, raw, result)
                 else:
@@ -138,7 +138,7 @@ class Command(BaseCommand):
             except DomainError as exc:
                 batch.append((number, raw, exc))
             else:
-                batch.append((number, raw, services.ImportRequest(
+                batch.append((number, raw, importing.ImportRequest(
                     project=project, public_id=record.id, created_at=record.created_at or timezone.now(),
                     updated_at=record.updated_at, metadata=record.metadata, items=record.items,
                     items_created_at=record.items_created_at,

@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from tqdm import tqdm
 
-from conversations import queries, services
+from conversations import queries, retention, services
 from conversations.models import Project
 
 DURATION = re.compile(r"^\s*(\d+)\s*([hdw])\s*$")
@@ -41,13 +41,13 @@ class Command(BaseCommand):
                         disable=True if no_progress or dry_run or verbosity == 0 else None)
         if not progress.disable:
             progress.total = sum(queries.purge_candidates(project=p, cutoff=c).count() for p, c in cutoffs.items())
-        result = services.conversations_purge(
+        result = retention.conversations_purge(
             cutoffs=cutoffs, actor=services.Actor(label="command:purge"), batch_size=batch, dry_run=dry_run,
             on_batch=lambda conversations, items: progress.update(conversations),
         )
         progress.close()
         if not dry_run:
-            services.tombstones_prune()
+            retention.tombstones_prune()
         if verbosity >= 2:
             if not cutoffs:
                 self.stdout.write("No project has a retention setting: nothing to do.")
