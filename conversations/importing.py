@@ -187,7 +187,7 @@ def _import_audit(check: _Checked, result: ImportResult, *, actor: services.Acto
 def _create_many(batch: list[_Checked], *, actor: services.Actor, source: str) -> list[ImportResult]:
     """Write new conversations, their items and their audit events; the caller holds the transaction."""
     conversations = Conversation.objects.bulk_create([check.new_conversation() for check in batch])
-    _write_items([(conversation, check.items, 0, check.times)
+    write_items([(conversation, check.items, 0, check.times)
                   for conversation, check in zip(conversations, batch, strict=True)])
     results = [ImportResult(conversation=conversation, outcome="created", items_added=len(check.items))
                for conversation, check in zip(conversations, batch, strict=True)]
@@ -233,11 +233,11 @@ ITEM_COPY_COLUMNS = ("conversation_id", "public_id", "position", "type", "role",
                      "created_at", "unvalidated")
 
 
-def _write_items(timelines: list[tuple[Conversation, list[item_rules.NormalizedItem], int, list[datetime]]]) -> None:
-    """Insert the items of one or many conversations at once (import, mirror), each timeline
-    as (conversation, items, first position, creation times). PostgreSQL: one COPY, as the
-    seeder does - Django's bulk INSERT binds every value client-side, quoting each JSON body in
-    Python, which made the import about twice as slow."""
+def write_items(timelines: list[tuple[Conversation, list[item_rules.NormalizedItem], int, list[datetime]]]) -> None:
+    """Insert the items of one or many conversations at once (import, mirror, the seeder), each
+    timeline as (conversation, items, first position, creation times). PostgreSQL: one COPY -
+    Django's bulk INSERT binds every value client-side, quoting each JSON body in Python, which
+    made the import about twice as slow."""
     if connection.vendor != "postgresql":
         rows = [row for conversation, items, first, times in timelines
                 for row in services.item_rows(conversation, items, first=first, created_at=times)]
@@ -288,7 +288,7 @@ def _import_into(conversation, after, updated_at, metadata, normalized, times) -
     if not fresh and conversation.metadata == metadata:
         return ImportResult(conversation=conversation, outcome="unchanged", items_added=0)
     if fresh:
-        _write_items([(conversation, fresh, conversation.next_position, fresh_times)])
+        write_items([(conversation, fresh, conversation.next_position, fresh_times)])
     conversation.metadata = metadata
     conversation.updated_at = updated_at
     conversation.next_position += len(fresh)

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from django.utils import timezone
 
 from . import ids
+from .item_rules import NormalizedItem
 from .search_text import extract_text
 
 PLANS = (["free"] * 6) + (["pro"] * 3) + ["enterprise"]
@@ -135,6 +136,7 @@ def message(role: str, text: str) -> dict:
             "content": [part]}
 
 
-def item_row(body: dict) -> tuple[str, str, str, str, str]:
-    """(public_id, type, role, status, text) for an item body."""
-    return body["id"], body["type"], body.get("role", ""), body.get("status", ""), extract_text(body)
+def normalized_item(body: dict) -> NormalizedItem:
+    """A generated body as the import's writer stores it (the bodies are already normal: tested)."""
+    return NormalizedItem(public_id=body["id"], type=body["type"], role=body.get("role", ""),
+                          status=body.get("status", ""), body=body, text=extract_text(body))

@@ -545,14 +545,14 @@ def test_a_file_that_is_not_gzip_is_reported_as_corrupt(tmp_path, db):
 def test_when_the_database_refuses_a_batch_its_lines_are_written_one_by_one(tmp_path, db, monkeypatch):
     from django.db import DataError
 
-    write_items = importing._write_items
+    write_items = importing.write_items
 
     def refuse_conversation_5(timelines):
         if any(conversation.public_id == "conv_import_5" for conversation, *_ in timelines):
             raise DataError("invalid input syntax for type json")
         write_items(timelines)
 
-    monkeypatch.setattr(importing, "_write_items", refuse_conversation_5)
+    monkeypatch.setattr(importing, "write_items", refuse_conversation_5)
     path = tmp_path / "ten.jsonl"
     path.write_text("".join(good_line(n) + "\n" for n in range(1, 11)))
 

@@ -7,14 +7,13 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from tqdm import tqdm
 
-from conversations import services
+from conversations import importing, services
 from conversations.errors import DomainError
-from conversations.models import Conversation, Item
-from conversations.seeding import Seeder, item_row
+from conversations.models import Conversation
+from conversations.seeding import Seeder, normalized_item
 
 CONVERSATION_COLUMNS = ("id", "public_id", "project_id", "metadata", "created_at", "updated_at", "next_position",
                         "item_count")
-ITEM_COLUMNS = ("conversation_id", "public_id", "position", "type", "role", "status", "body", "text", "created_at")
 
 
 class Command(BaseCommand):
@@ -131,12 +130,7 @@ def copy_batch(project_id, batch) -> None:
                 copy.write_row((pk, conversation.public_id, project_id, json.dumps(conversation.metadata),
                                 conversation.created_at, conversation.created_at, len(conversation.items),
                                 len(conversation.items)))
-        with raw.copy(f"COPY conversations_item ({', '.join(ITEM_COLUMNS)}) FROM STDIN") as copy:
-            for pk, conversation in zip(pks, batch, strict=True):
-                for position, body in enumerate(conversation.items):
-                    public_id, kind, role, status, text = item_row(body)
-                    copy.write_row((pk, public_id, position, kind, role, status, json.dumps(body), text,
-                                    conversation.created_at))
+        write_items_of([Conversation(pk=pk) for pk in pks], batch)
 
 
 def orm_batch(project_id, batch) -> None:
@@ -146,10 +140,13 @@ def orm_batch(project_id, batch) -> None:
                          updated_at=c.created_at, next_position=len(c.items), item_count=len(c.items))
             for c in batch
         ])
-        items = []
-        for row, conversation in zip(rows, batch, strict=True):
-            for position, body in enumerate(conversation.items):
-                public_id, kind, role, status, text = item_row(body)
-                items.append(Item(conversation=row, public_id=public_id, position=position, type=kind, role=role,
-                                  status=status, body=body, text=text, created_at=conversation.created_at))
-        Item.objects.bulk_create(items, batch_size=2000)
+        write_items_of(rows, batch)
+
+
+def write_items_of(rows: list[Conversation], batch) -> None:
+    """The batch's items, written by the import's writer (PostgreSQL: one COPY)."""
+    importing.write_items([
+        (row, [normalized_item(body) for body in conversation.items], 0,
+         [conversation.created_at] * len(conversation.items))
+        for row, conversation in zip(rows, batch, strict=True)
+    ])
