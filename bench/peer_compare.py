@@ -16,7 +16,11 @@ ogx (the order alternates between rounds with --rounds 2), from one asyncio clie
 5. update the metadata to {"k": "<i>"}.
 
 Prints requests/s, p50 and p95 for both servers and the ratio of throughputs (Convoscope/ogx).
-Client and servers share the machine: compare figures within one run.
+Client and servers share the machine: compare figures within one run. To measure a change, serve
+the tree before it beside this one in the same run (each server gets the same requests in turn):
+
+    git archive HEAD~1 | tar -x -C /tmp/before
+    .venv/bin/python bench/peer_compare.py --also before=/tmp/before
 """
 
 from __future__ import annotations
@@ -119,24 +123,28 @@ def wait_until(check, what: str, seconds: float = 60) -> None:
     raise SystemExit(f"{what} did not start within {seconds:.0f} s")
 
 
-def start_convoscope(work: Path, port: int) -> tuple[subprocess.Popen, Target]:
-    """A scratch SQLite database, migrated, with a project and an API key; then `make serve`'s stack."""
-    database_url = f"sqlite:///{work / 'convoscope.sqlite3'}"
+def start_convoscope(work: Path, port: int, name: str = "convoscope", root: Path = ROOT
+                     ) -> tuple[subprocess.Popen, Target]:
+    """A scratch SQLite database, migrated, with a project and an API key; then `make serve`'s stack.
+    `root`: the source tree to serve (another one, e.g. `git archive` of an earlier commit, to
+    measure a change within one run)."""
+    database_url = f"sqlite:///{work / (name + '.sqlite3')}"
     env = {**os.environ, "DATABASE_URL": database_url, "DJANGO_SETTINGS_MODULE": "convoscope.settings",
            "CONVOSCOPE_API_RATE_LIMIT": "off", "CONVOSCOPE_BIND": f"127.0.0.1:{port}",
            "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost", "DJANGO_SECURE": "0"}
     env.pop("REDIS_URL", None)  # embedded defaults only, like ogx
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
+    env["PYTHONPATH"] = str(root)
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=root, env=env, check=True)
     secret = subprocess.run(
         [sys.executable, "-c",
          "import django; django.setup()\n"
          "from conversations import services\nfrom conversations.models import Project\n"
          "project = Project.objects.create(name='peer-bench')\n"
          "print(services.apikey_create(project=project, actor=services.SYSTEM, name='bench')[1])"],
-        cwd=ROOT, env=env, check=True, capture_output=True, text=True).stdout.strip()
-    server = subprocess.Popen([sys.executable, "-m", "convoscope.serve"], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=open(work / "convoscope.log", "w"))
-    target = Target("convoscope", f"http://127.0.0.1:{port}", {"Authorization": f"Bearer {secret}"})
+        cwd=root, env=env, check=True, capture_output=True, text=True).stdout.strip()
+    server = subprocess.Popen([sys.executable, "-m", "convoscope.serve"], cwd=root, env=env,
+                              stdout=subprocess.DEVNULL, stderr=open(work / f"{name}.log", "w"))
+    target = Target(name, f"http://127.0.0.1:{port}", {"Authorization": f"Bearer {secret}"})
     wait_until(lambda: httpx.get(target.base + "/v1/conversations/conv_none", headers=target.headers,
                                  timeout=2).status_code == 404, "convoscope")
     return server, target
@@ -164,16 +172,19 @@ def stop(server: subprocess.Popen) -> None:
         server.kill()
 
 
-def table(results: dict, rounds: int) -> str:
-    lines = ["| operation | Convoscope req/s | p50 ms | p95 ms | ogx req/s | p50 ms | p95 ms | ratio |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+def table(results: list[dict], names: list[str]) -> str:
+    """One row per operation (and round): each server's req/s, p50, p95; each Convoscope's ratio to ogx."""
+    ours = names[:-1]
+    head = "| operation | " + " | ".join(f"{n} req/s | p50 ms | p95 ms" for n in names) + " | " + \
+        " | ".join(f"{n}/ogx" for n in ours) + " |"
+    lines = [head, "|---|" + "---:|" * (3 * len(names) + len(ours))]
     for op in OPERATIONS:
-        for r in range(rounds):
-            ours, theirs = results[r][op]["convoscope"], results[r][op]["ogx"]
-            label = op if rounds == 1 else f"{op} (round {r + 1})"
-            ratio = ours["throughput_rps"] / theirs["throughput_rps"]
-            lines.append(f"| {label} | {ours['throughput_rps']} | {ours['p50_ms']} | {ours['p95_ms']} | "
-                         f"{theirs['throughput_rps']} | {theirs['p50_ms']} | {theirs['p95_ms']} | {ratio:.2f}× |")
+        for r, round_results in enumerate(results):
+            rows = round_results[op]
+            label = op if len(results) == 1 else f"{op} (round {r + 1})"
+            cells = [f"{rows[n]['throughput_rps']} | {rows[n]['p50_ms']} | {rows[n]['p95_ms']}" for n in names]
+            ratios = [f"{rows[n]['throughput_rps'] / rows['ogx']['throughput_rps']:.2f}×" for n in ours]
+            lines.append(f"| {label} | " + " | ".join(cells) + " | " + " | ".join(ratios) + " |")
     return "\n".join(lines)
 
 
@@ -188,7 +199,7 @@ async def main_async(args, targets: list[Target]) -> list[dict]:
                 row = await run(target, op, requests=args.requests, warmup=args.warmup,
                                 concurrency=args.concurrency)
                 round_results[op][target.name] = row
-                print(f"round {r + 1} {op:10} {target.name:10} {row['throughput_rps']:8.1f} req/s  "
+                print(f"round {r + 1} {op:10} {target.name:12} {row['throughput_rps']:8.1f} req/s  "
                       f"p50 {row['p50_ms']:7.2f}  p95 {row['p95_ms']:7.2f} ms", flush=True)
         results.append(round_results)
     return results
@@ -202,23 +213,32 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=1, help="2: a second round with the order reversed")
-    parser.add_argument("--port", type=int, default=8781, help="Convoscope's; ogx takes the next one")
+    parser.add_argument("--also", action="append", default=[], metavar="NAME=DIR",
+                        help="another Convoscope source tree to serve beside this one (same venv), "
+                             "e.g. `git archive` of the commit before a change")
+    parser.add_argument("--port", type=int, default=8781, help="the first server's; the others take the next ones")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "peer.json")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="peer-bench-"))
     servers = []
     try:
-        ours, convoscope = start_convoscope(work, args.port)
-        servers.append(ours)
-        theirs, ogx = start_ogx(args.ogx, work, args.port + 1)
-        servers.append(theirs)
-        results = asyncio.run(main_async(args, [convoscope, ogx]))
+        targets = []
+        variants = [("convoscope", ROOT)] + [(v.split("=", 1)[0], Path(v.split("=", 1)[1]).resolve())
+                                             for v in args.also]
+        for offset, (name, root) in enumerate(variants):
+            server, target = start_convoscope(work, args.port + offset, name, root)
+            servers.append(server)
+            targets.append(target)
+        server, target = start_ogx(args.ogx, work, args.port + len(variants))
+        servers.append(server)
+        targets.append(target)
+        results = asyncio.run(main_async(args, targets))
     finally:
         for server in servers:
             stop(server)
     print()
-    print(table(results, args.rounds))
+    print(table(results, [t.name for t in targets]))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"concurrency": args.concurrency, "requests": args.requests,
                                     "rounds": results}, indent=2))

@@ -154,7 +154,9 @@ except ValueError as exc:
 if _db["ENGINE"] == "django.db.backends.sqlite3":
     # Writers queue behind one another instead of failing with "database is locked":
     # IMMEDIATE takes the write lock when the transaction starts, busy_timeout waits for it.
-    _db["CONN_MAX_AGE"] = 0
+    # Connections persist like PostgreSQL's (CONN_MAX_AGE above; one per gunicorn thread), so
+    # init_command's PRAGMAs run once per connection, not per request, and SQLite's page and
+    # schema caches survive between requests (a new connection per request doubled a retrieve).
     _db["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
