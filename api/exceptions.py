@@ -69,13 +69,14 @@ def _describe(exc: Exception, request) -> tuple[int, dict, dict]:
         return 405, error_body(f"Method {request.method} is not allowed on {request.path}.",
                                code="method_not_allowed"), {}
     if isinstance(exc, drf.Throttled):
-        wait = max(int(exc.wait or 1), 1)
+        wait = max(int(exc.wait or 1), 1)  # type: ignore[attr-defined]  # DRF sets it; its stubs omit it
         message = f"Rate limit reached for requests with this API key. Please try again in {wait} seconds."
         return 429, error_body(message, type="requests", code="rate_limit_exceeded"), {"retry-after": str(wait)}
     if isinstance(exc, drf.APIException):
-        headers = {}
-        if getattr(exc, "wait", None):
-            headers["Retry-After"] = str(int(exc.wait) + 1)
+        headers: dict[str, str] = {}
+        seconds = getattr(exc, "wait", None)
+        if seconds:
+            headers["Retry-After"] = str(int(seconds) + 1)
         return exc.status_code, error_body(str(exc.detail), code=exc.default_code), headers
     if isinstance(exc, DATABASE_UNAVAILABLE):
         return database_unavailable(request)
@@ -100,7 +101,7 @@ def database_unavailable(request) -> tuple[int, dict, dict]:
     logger.error("Database unavailable on %s %s", request.method, request.path, exc_info=True)
     if request.method in SAFE_METHODS:
         message = "The database is unavailable right now. Please try again shortly."
-        headers = {}
+        headers: dict[str, str] = {}
     elif _may_be_repeated(request):
         message = ("The database became unavailable while processing your request. Repeat it with the same "
                    "Idempotency-Key: it is applied at most once.")

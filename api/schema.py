@@ -18,6 +18,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from openai.types.conversations import ConversationItem
 from openai.types.responses import ResponseInputItemParam
 from pydantic import TypeAdapter
+from pydantic.json_schema import JsonSchemaMode
 
 from conversations import validators
 
@@ -38,7 +39,7 @@ def nullable(schema: dict) -> dict:
 @cache
 def item_schemas() -> dict[str, dict]:
     """`ConversationItem`, `InputItem` and every schema they use, keyed by component name."""
-    adapters = [
+    adapters: list[tuple[str, JsonSchemaMode, TypeAdapter]] = [
         ("ConversationItem", "validation", TypeAdapter(ConversationItem)),
         ("InputItem", "validation", TypeAdapter(ResponseInputItemParam)),
     ]

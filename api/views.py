@@ -1,12 +1,13 @@
 """The OpenAI-compatible Conversations API. Actions parse, call conversations/, serialise."""
 
 from drf_spectacular.utils import extend_schema_view
-from rest_framework import viewsets
+from rest_framework import exceptions, viewsets
+from rest_framework.request import Request
 from rest_framework.response import Response
 
 from conversations import queries, services, validators
 from conversations.filters import METADATA_PARAM, ConversationFilter
-from conversations.models import Conversation
+from conversations.models import ApiKey, Conversation
 
 from .idempotency import idempotent
 from .pagination import list_envelope, page_params
@@ -37,6 +38,15 @@ def _include(request) -> frozenset[str]:
     return validators.validate_include(values)
 
 
+def api_key_of(request: Request) -> ApiKey:
+    """The API key that authenticated this request (api/authentication.py puts it in request.auth,
+    which DRF's stubs type as DRF's own Token)."""
+    api_key = request.auth
+    if not isinstance(api_key, ApiKey):  # only before authentication, which every action follows
+        raise exceptions.NotAuthenticated()
+    return api_key
+
+
 class ProjectScopedViewSet(viewsets.ViewSet):
     # OPTIONS is a 405 like any other method a route lacks (and not offered in `Allow`), not DRF's
     # metadata document: a browser's CORS preflight is answered before DRF (api/transport.py).
@@ -55,10 +65,11 @@ class ProjectScopedViewSet(viewsets.ViewSet):
 
     @property
     def actor(self) -> services.Actor:
-        return services.Actor.for_api_key(self.request.auth)
+        return services.Actor.for_api_key(api_key_of(self.request))
 
     def get_conversation(self, conversation_id: str) -> Conversation:
-        return queries.get_conversation(project_id=self.request.auth.project_id, conversation_id=conversation_id)
+        return queries.get_conversation(project_id=api_key_of(self.request).project_id,
+                                        conversation_id=conversation_id)
 
 
 @extend_schema_view(**CONVERSATION_OPERATIONS)

@@ -83,8 +83,7 @@ class ApiKeyAdmin(ReadOnlyAdmin):
 
 class ItemInline(admin.TabularInline):
     model = Item
-    fields = ["position", "public_id", "type", "role", "status"]
-    readonly_fields = fields
+    fields = readonly_fields = ("position", "public_id", "type", "role", "status")
     extra = 0
     max_num = 0
     can_delete = False

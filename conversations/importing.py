@@ -129,7 +129,9 @@ def conversations_import(*, requests: list[ImportRequest], actor: services.Actor
             results[index] = _import_one(check, actor=actor, source=source)
         except DomainError as exc:
             results[index] = exc
-    return results
+    settled = [result for result in results if result is not None]
+    assert len(settled) == len(requests), "every request has its result"
+    return settled
 
 
 def _stored(public_ids: list[str]) -> dict[str, tuple[Conversation, list[str]]]:
@@ -279,8 +281,8 @@ def _import_into(conversation, after, updated_at, metadata, normalized, times) -
         start = 0
         new_ids = [item.public_id for item in normalized]
         for chunk in range(0, len(new_ids), IMPORT_BATCH_ITEMS):
-            taken = stored.filter(public_id__in=new_ids[chunk: chunk + IMPORT_BATCH_ITEMS])
-            taken = taken.values_list("public_id", flat=True).first()
+            clashing = stored.filter(public_id__in=new_ids[chunk: chunk + IMPORT_BATCH_ITEMS])
+            taken = clashing.values_list("public_id", flat=True).first()
             if taken is not None:
                 raise Conflict(f"Conversation '{conversation.public_id}' already holds an item '{taken}'.",
                                param="items")

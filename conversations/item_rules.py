@@ -418,7 +418,7 @@ def output_models() -> dict[str, type[BaseModel]]:
 
 @cache
 def _input_members() -> dict[str, type]:
-    members = {}
+    members: dict[str, type] = {}
     for member in typing.get_args(response_input_item_param.ResponseInputItemParam):
         literal = typing.get_type_hints(member)["type"]
         while typing.get_origin(literal) is not typing.Literal:
@@ -473,7 +473,7 @@ def _check_sizes(body: dict, param: str, item_type: str) -> None:
             if not storable(value):
                 raise InvalidInput(f"Invalid '{path}': the text holds {UNSTORABLE}.", param=path,
                                    code="invalid_value")
-            cap = STRING_CAPS.get(key, DEFAULT_STRING_CAP)
+            cap = STRING_CAPS.get(key, DEFAULT_STRING_CAP) if key is not None else DEFAULT_STRING_CAP
             if len(value) > cap:
                 raise InvalidInput(
                     f"Invalid '{path}': string too long. Expected a string with maximum length {cap}, "
@@ -530,10 +530,10 @@ def _input_error(exc: ValidationError, body: dict, param: str) -> InvalidInput:
     }
     candidates: dict[str, list[dict]] = {}
     rejected_types: dict[str, list[dict]] = {}
-    for error in errors:
-        loc = tuple(error["loc"])
-        path, depth = _clean_path(body, loc, param, missing=error["type"] == "missing")
-        error = {**error, "_depth": depth}
+    for reported in errors:
+        loc = tuple(reported["loc"])
+        path, depth = _clean_path(body, loc, param, missing=reported["type"] == "missing")
+        error: dict = {**reported, "_depth": depth}
         if error["type"] == "literal_error" and loc and loc[-1] == "type" and len(loc) > 1:
             rejected_types.setdefault(path, []).append(error)
         elif not any(loc[: len(b)] == b for b in wrong_branches):

@@ -106,7 +106,8 @@ def export_lines(conversations: QuerySet, *, conversations_per_query: int = CONV
 
 def _slices(rows: list[tuple], items_per_query: int) -> Iterable[list[tuple]]:
     """Cut a page of conversations so each slice holds about `items_per_query` items (by item_count)."""
-    group, count = [], 0
+    group: list[tuple] = []
+    count = 0
     for row in rows:
         if group and count + row[-1] > items_per_query:
             yield group

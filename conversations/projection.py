@@ -35,7 +35,7 @@ def item_for_output(body: dict, include: frozenset[str]) -> dict:
 
 def with_nulls(body: dict) -> dict:
     """`body` with each NULL_WHEN_ABSENT field of its type present (a copy when one is added)."""
-    names = NULL_WHEN_ABSENT.get(body.get("type"), ())
+    names = NULL_WHEN_ABSENT.get(body.get("type", ""), ())
     if all(_has_path(body, name) for name in names):
         return body
     body = dict(body)
@@ -44,10 +44,9 @@ def with_nulls(body: dict) -> dict:
         target = body
         for parent in parents:
             if not isinstance(target.get(parent), dict):
-                target = None
                 break
             target[parent] = target = dict(target[parent])
-        if target is not None:
+        else:
             target.setdefault(leaf, None)
     return body
 

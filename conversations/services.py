@@ -9,7 +9,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal, overload
 
 from django.db import transaction
 from django.utils import timezone
@@ -68,6 +68,10 @@ def _audit_fields(*, actor: Actor, action: str, project_id: int | None, conversa
     }
 
 
+@overload
+def _locked(conversation: Conversation, *, missing_ok: Literal[False] = False) -> Conversation: ...
+@overload
+def _locked(conversation: Conversation, *, missing_ok: bool) -> Conversation | None: ...
 def _locked(conversation: Conversation, *, missing_ok: bool = False) -> Conversation | None:
     """Take the conversation's row lock: appends and deletes on one conversation queue here.
     Gone meanwhile: NotFound, or None when the caller counts that as done (`missing_ok`)."""

@@ -149,8 +149,11 @@ def parse_json(text: str | bytes) -> typing.Any:
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidInput(f"Not valid JSON: {exc}.", code="invalid_json") from None
     # Only a document with that many brackets can nest that deep (bytes.count is cheap; the walk is not).
-    opening = (b"[", b"{") if isinstance(text, bytes) else ("[", "{")
-    if text.count(opening[0]) + text.count(opening[1]) > MAX_JSON_DEPTH and _deeper_than(value, MAX_JSON_DEPTH):
+    if isinstance(text, bytes):
+        brackets = text.count(b"[") + text.count(b"{")
+    else:
+        brackets = text.count("[") + text.count("{")
+    if brackets > MAX_JSON_DEPTH and _deeper_than(value, MAX_JSON_DEPTH):
         raise InvalidInput(f"Not valid JSON: nested more than {MAX_JSON_DEPTH} levels deep.", code="invalid_json")
     return value
 

@@ -58,7 +58,7 @@ def env_origins(name: str) -> list[str]:
             url = urlsplit(raw)
             port = url.port
         except ValueError:
-            url = port = None
+            url = port = None  # type: ignore[assignment]  # None: not an origin; refused below
         origin = None
         if url is not None and url.scheme in {"http", "https"} and url.hostname:
             host = f"[{url.hostname}]" if ":" in url.hostname else url.hostname

@@ -56,7 +56,8 @@ class ApiKeyForm(forms.Form):
                            help_text="e.g. the integration using it")
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("project"):
             return data
         if not (data.get("new_project") or "").strip():

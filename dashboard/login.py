@@ -79,9 +79,9 @@ def client_address(request) -> str | None:
     return str(parsed)
 
 
-def _known_browser(request, username: str) -> bool:
+def _known_browser(request, username: str | None) -> bool:
     """Whether this browser has logged in as this username before (a valid signed cookie says so)."""
-    if request is None:
+    if request is None or not username:
         return False
     value = request.get_signed_cookie(DEVICE_COOKIE, default=None, salt=DEVICE_COOKIE_SALT,
                                       max_age=DEVICE_COOKIE_MAX_AGE)

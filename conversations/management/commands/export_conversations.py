@@ -101,10 +101,11 @@ class Command(BaseCommand):
             raise CommandError(f"Cannot write {path}: {exc.strerror}.") from None
         try:
             with raw:
+                sink: io.BufferedWriter | gzip.GzipFile = raw
                 if path.endswith(".gz"):
                     # The name inside the gzip header is the final one, not the .partial.
-                    raw = gzip.GzipFile(filename=os.path.basename(path)[:-3], mode="wb", fileobj=raw)
-                with io.TextIOWrapper(raw, encoding="utf-8", newline="\n") as handle:
+                    sink = gzip.GzipFile(filename=os.path.basename(path)[:-3], mode="wb", fileobj=raw)
+                with io.TextIOWrapper(sink, encoding="utf-8", newline="\n") as handle:
                     yield handle
         except BaseException:
             os.unlink(partial)

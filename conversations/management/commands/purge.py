@@ -72,7 +72,7 @@ class Command(BaseCommand):
             raise CommandError(f"Project {project_name!r} has no retention setting: give --older-than, or set "
                                "its retention_days (Django admin, Projects).")
         return {project: now - timedelta(days=project.retention_days)
-                for project in projects.filter(retention_days__isnull=False)}
+                for project in projects if project.retention_days is not None}
 
 
 def parse_age(raw: str) -> timedelta:
