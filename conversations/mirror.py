@@ -168,9 +168,6 @@ def store_conversation(fetched: Fetched, *, project: Project, actor: services.Ac
         return MirrorResult(conversation_id, "failed", error=fetched.error)
     upstream = fetched.conversation
     recopy = fetched.last_gone and fetched.after is None
-    note = "" if recopy or not fetched.last_gone else (
-        f"the last item copied here ('{fetched.local.after}') is gone upstream (items after it were copied); "
-        "--recopy makes the copy match upstream")
     try:
         with transaction.atomic():
             if recopy:
@@ -182,12 +179,53 @@ def store_conversation(fetched: Fetched, *, project: Project, actor: services.Ac
                 items=list(fetched.items), after=fetched.after, source=source, lenient=lenient,
             )
     except DomainError as exc:
-        where = f" ({exc.param})" if exc.param and "cannot be stored" not in exc.message else ""
-        return MirrorResult(conversation_id, "failed", error=f"not copied: {exc.message}{where}")
+        return _refused(conversation_id, exc)
     except Conversation.DoesNotExist:
         return MirrorResult(conversation_id, "failed", error="the copy here was deleted meanwhile; run again")
+    return _stored(fetched, result, outcome="recopied" if recopy else result.outcome, lenient=lenient)
+
+
+def store_conversations(batch: list[Fetched], *, project: Project, actor: services.Actor, source: str = "mirror",
+                        lenient: bool = False) -> list[MirrorResult]:
+    """store_conversation for several conversations, one result each, in order, with the same
+    outcomes; the bulk import writes them (importing.conversations_import: those new here together,
+    in one transaction, each all or nothing). A recopy is written alone (its delete and its import
+    in one transaction)."""
+    results: list[MirrorResult | None] = [None] * len(batch)
+    requests, indexes = [], []
+    for index, fetched in enumerate(batch):
+        if fetched.error or (fetched.last_gone and fetched.after is None):
+            results[index] = store_conversation(fetched, project=project, actor=actor, source=source,
+                                                lenient=lenient)
+            continue
+        upstream = fetched.conversation
+        requests.append(importing.ImportRequest(
+            project=project, public_id=fetched.local.conversation_id,
+            created_at=datetime.fromtimestamp(upstream["created_at"], tz=UTC), metadata=upstream.get("metadata"),
+            items=list(fetched.items), after=fetched.after, lenient=lenient,
+        ))
+        indexes.append(index)
+    imported = importing.conversations_import(requests=requests, actor=actor, source=source) if requests else []
+    for index, result in zip(indexes, imported, strict=True):
+        fetched = batch[index]
+        if isinstance(result, DomainError):
+            results[index] = _refused(fetched.local.conversation_id, result)
+            continue
+        results[index] = _stored(fetched, result, outcome=result.outcome, lenient=lenient)
+    return results
+
+
+def _refused(conversation_id: str, exc: DomainError) -> MirrorResult:
+    where = f" ({exc.param})" if exc.param and "cannot be stored" not in exc.message else ""
+    return MirrorResult(conversation_id, "failed", error=f"not copied: {exc.message}{where}")
+
+
+def _stored(fetched: Fetched, result: importing.ImportResult, *, outcome: str, lenient: bool) -> MirrorResult:
+    note = "" if not fetched.last_gone or fetched.after is None else (  # None: recopied
+        f"the last item copied here ('{fetched.local.after}') is gone upstream (items after it were copied); "
+        "--recopy makes the copy match upstream")
     unvalidated = result.conversation.items.exclude(unvalidated="").count() if lenient and result.items_added else 0
-    return MirrorResult(conversation_id, "recopied" if recopy else result.outcome, items_added=result.items_added,
+    return MirrorResult(fetched.local.conversation_id, outcome, items_added=result.items_added,
                         unvalidated=unvalidated, note=note)
 
 
