@@ -1,3 +1,4 @@
+import itertools
 import os
 import sys
 import time
@@ -110,16 +111,15 @@ class Command(BaseCommand):
         in_a_row = 0
         ahead = 2 * options["concurrency"]  # fetches queued: few are made once the upstream is down
         with client, ThreadPoolExecutor(max_workers=options["concurrency"]) as pool:
-            def submit() -> bool:
-                conversation_id = next(todo, None)
-                if conversation_id is None:
-                    return False
-                local = mirror.local_state(project=project, conversation_id=conversation_id)
-                pending.append(pool.submit(mirror.fetch_conversation, client, local, recopy=options["recopy"]))
-                return True
+            def submit(count: int) -> None:
+                conversation_ids = list(itertools.islice(todo, count))
+                if not conversation_ids:
+                    return
+                for local in mirror.local_states(project=project, conversation_ids=conversation_ids):
+                    pending.append(pool.submit(mirror.fetch_and_check, client, local, project=project,
+                                               lenient=options["lenient"], recopy=options["recopy"]))
 
-            while len(pending) < ahead and submit():
-                pass
+            submit(ahead)
             while pending:
                 batch: list[mirror.Fetched] = []
                 while pending and (not batch or pending[0].done()):
@@ -137,8 +137,8 @@ class Command(BaseCommand):
                 for result in mirror.store_conversations(batch, project=project, actor=MIRROR, source=source,
                                                          lenient=options["lenient"]):
                     report(result)
-                while not stopped and len(pending) < ahead and submit():
-                    pass
+                if not stopped:
+                    submit(ahead - len(pending))
         progress.close()
         not_tried = len(ids) - sum(outcomes.values())
         elapsed = time.perf_counter() - started
