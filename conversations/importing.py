@@ -43,7 +43,7 @@ class ImportResult:
 
 
 @dataclass(frozen=True)
-class _Checked:
+class CheckedImport:
     """An ImportRequest that passed every rule, ready to write."""
 
     request: ImportRequest
@@ -83,7 +83,13 @@ def conversation_import(
     return _import_one(_check(request), actor=actor, source=source)
 
 
-def conversations_import(*, requests: list[ImportRequest], actor: services.Actor,
+def check_import(request: ImportRequest) -> CheckedImport:
+    """Every rule of conversation_import, no database (a mirror's fetch threads run them); raises
+    DomainError. conversations_import takes the result in place of the request."""
+    return _check(request)
+
+
+def conversations_import(*, requests: list[ImportRequest | CheckedImport], actor: services.Actor,
                          source: str = "file") -> list[ImportResult | DomainError]:
     """conversation_import for many conversations (import_conversations), in a few round trips:
     one result per request, in order - the outcome, or the DomainError that refused it.
@@ -96,10 +102,10 @@ def conversations_import(*, requests: list[ImportRequest], actor: services.Actor
     repeated within the batch, are imported one by one.
     """
     results: list[ImportResult | DomainError | None] = [None] * len(requests)
-    checked: list[tuple[int, _Checked]] = []
+    checked: list[tuple[int, CheckedImport]] = []
     for index, request in enumerate(requests):
         try:
-            checked.append((index, _check(request)))
+            checked.append((index, request if isinstance(request, CheckedImport) else _check(request)))
         except DomainError as exc:
             results[index] = exc
     stored = _stored([c.public_id for _, c in checked])
@@ -144,13 +150,13 @@ def _stored(public_ids: list[str]) -> dict[str, tuple[Conversation, list[str]]]:
     return {c.public_id: (c, item_ids[pk]) for pk, c in conversations.items()}
 
 
-def _same(stored: tuple[Conversation, list[str]], check: _Checked) -> bool:
+def _same(stored: tuple[Conversation, list[str]], check: CheckedImport) -> bool:
     conversation, item_ids = stored
     return (check.request.after is None and conversation.project_id == check.request.project.pk
             and conversation.metadata == check.metadata and item_ids == [item.public_id for item in check.items])
 
 
-def _check(request: ImportRequest) -> _Checked:
+def _check(request: ImportRequest) -> CheckedImport:
     """Every rule, before any write (the rules live in validators and the model)."""
     public_id = validators.validate_conversation_id(request.public_id)
     metadata = validators.validate_metadata(request.metadata)
@@ -170,11 +176,11 @@ def _check(request: ImportRequest) -> _Checked:
     except ValidationError as exc:
         field, messages = next(iter(exc.message_dict.items()))
         raise InvalidInput(f"Invalid '{field}': {' '.join(messages)}", param=field) from None
-    return _Checked(request=request, public_id=public_id, fields=fields, items=normalized,
+    return CheckedImport(request=request, public_id=public_id, fields=fields, items=normalized,
                     times=times if times is not None else [now] * len(normalized))
 
 
-def _import_audit(check: _Checked, result: ImportResult, *, actor: services.Actor, source: str,
+def _import_audit(check: CheckedImport, result: ImportResult, *, actor: services.Actor, source: str,
                   metadata_before: dict | None = None) -> AuditEvent:
     details = {"source": source, "outcome": result.outcome, "items_added": result.items_added}
     if result.items_added:
@@ -186,7 +192,7 @@ def _import_audit(check: _Checked, result: ImportResult, *, actor: services.Acto
                       project_id=check.request.project.pk, conversation_id=check.public_id, details=details)
 
 
-def _create_many(batch: list[_Checked], *, actor: services.Actor, source: str) -> list[ImportResult]:
+def _create_many(batch: list[CheckedImport], *, actor: services.Actor, source: str) -> list[ImportResult]:
     """Write new conversations, their items and their audit events; the caller holds the transaction."""
     conversations = Conversation.objects.bulk_create([check.new_conversation() for check in batch])
     write_items([(conversation, check.items, 0, check.times)
@@ -198,7 +204,7 @@ def _create_many(batch: list[_Checked], *, actor: services.Actor, source: str) -
     return results
 
 
-def _import_one(check: _Checked, *, actor: services.Actor, source: str) -> ImportResult:
+def _import_one(check: CheckedImport, *, actor: services.Actor, source: str) -> ImportResult:
     request, public_id = check.request, check.public_id
     try:
         with transaction.atomic():

@@ -22,12 +22,13 @@ the upstream no longer has it, that is reported, and `recopy` deletes the copy h
 the conversation again from the start (in one transaction).
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import openai
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
 from openai import OpenAI
 
 from . import importing, services, validators
@@ -85,6 +86,27 @@ class Fetched:
     last_gone: bool = False  # the last item copied here is gone upstream
     error: str = ""
     unreachable: bool = False  # a connection error (after retries)
+    checked: importing.CheckedImport | None = None  # fetch_and_check: the import's rules passed...
+    refused: DomainError | None = None  # ...or not
+
+
+def local_states(*, project: Project, conversation_ids: list[str]) -> list[Local]:
+    """local_state of several conversations, in two queries."""
+    stored = {c.public_id: c for c in Conversation.objects.select_related("project")
+              .filter(public_id__in=conversation_ids)}
+    mine = [c.pk for c in stored.values() if c.project_id == project.pk]
+    latest = Item.objects.filter(conversation=OuterRef("pk")).order_by("-position").values("public_id")[:1]
+    last = dict(Conversation.objects.filter(pk__in=mine).annotate(last=Subquery(latest))
+                .values_list("public_id", "last")) if mine else {}
+    return [Local(conversation_id) if conversation_id not in stored
+            else Local(conversation_id, after=last[conversation_id]) if conversation_id in last
+            else _elsewhere(conversation_id, stored[conversation_id]) for conversation_id in conversation_ids]
+
+
+def _elsewhere(conversation_id: str, local: Conversation) -> Local:
+    return Local(conversation_id, refusal=f"a conversation with this id already exists here in project "
+                                          f"'{local.project.name}' (conversation ids are unique across "
+                                          "projects); not copied")
 
 
 def local_state(*, project: Project, conversation_id: str) -> Local:
@@ -92,9 +114,7 @@ def local_state(*, project: Project, conversation_id: str) -> Local:
     if local is None:
         return Local(conversation_id)
     if local.project_id != project.pk:
-        return Local(conversation_id, refusal=f"a conversation with this id already exists here in project "
-                                              f"'{local.project.name}' (conversation ids are unique across "
-                                              "projects); not copied")
+        return _elsewhere(conversation_id, local)
     last = Item.objects.filter(conversation=local).order_by("-position").values_list("public_id", flat=True)
     return Local(conversation_id, after=last.first())
 
@@ -159,6 +179,28 @@ def fetch_conversation(client: OpenAI, local: Local, *, recopy: bool = False) ->
     return Fetched(local, conversation=conversation, items=tuple(items), after=after, last_gone=last_gone)
 
 
+def fetch_and_check(client: OpenAI, local: Local, *, project: Project, lenient: bool = False,
+                    recopy: bool = False) -> Fetched:
+    """fetch_conversation, then the import's rules (importing.check_import, no database) on the
+    same thread, so that the writer's thread only writes."""
+    fetched = fetch_conversation(client, local, recopy=recopy)
+    if fetched.error or (fetched.last_gone and fetched.after is None):  # a recopy is checked as it is written
+        return fetched
+    try:
+        return replace(fetched, checked=importing.check_import(_request(fetched, project=project, lenient=lenient)))
+    except DomainError as exc:
+        return replace(fetched, refused=exc)
+
+
+def _request(fetched: Fetched, *, project: Project, lenient: bool) -> importing.ImportRequest:
+    upstream = fetched.conversation
+    return importing.ImportRequest(
+        project=project, public_id=fetched.local.conversation_id,
+        created_at=datetime.fromtimestamp(upstream["created_at"], tz=UTC), metadata=upstream.get("metadata"),
+        items=list(fetched.items), after=fetched.after, lenient=lenient,
+    )
+
+
 def store_conversation(fetched: Fetched, *, project: Project, actor: services.Actor, source: str = "mirror",
                        lenient: bool = False) -> MirrorResult:
     """Write what fetch_conversation brought (on the writer's thread); a recopy deletes the copy
@@ -166,28 +208,63 @@ def store_conversation(fetched: Fetched, *, project: Project, actor: services.Ac
     conversation_id = fetched.local.conversation_id
     if fetched.error:
         return MirrorResult(conversation_id, "failed", error=fetched.error)
-    upstream = fetched.conversation
     recopy = fetched.last_gone and fetched.after is None
-    note = "" if recopy or not fetched.last_gone else (
-        f"the last item copied here ('{fetched.local.after}') is gone upstream (items after it were copied); "
-        "--recopy makes the copy match upstream")
     try:
         with transaction.atomic():
             if recopy:
                 services.conversation_delete(conversation=Conversation.objects.get(public_id=conversation_id),
                                              actor=actor)
+            request = _request(fetched, project=project, lenient=lenient)
             result = importing.conversation_import(
-                project=project, actor=actor, public_id=conversation_id,
-                created_at=datetime.fromtimestamp(upstream["created_at"], tz=UTC), metadata=upstream.get("metadata"),
-                items=list(fetched.items), after=fetched.after, source=source, lenient=lenient,
+                project=project, actor=actor, public_id=conversation_id, created_at=request.created_at,
+                metadata=request.metadata, items=request.items, after=request.after, source=source, lenient=lenient,
             )
     except DomainError as exc:
-        where = f" ({exc.param})" if exc.param and "cannot be stored" not in exc.message else ""
-        return MirrorResult(conversation_id, "failed", error=f"not copied: {exc.message}{where}")
+        return _refused(conversation_id, exc)
     except Conversation.DoesNotExist:
         return MirrorResult(conversation_id, "failed", error="the copy here was deleted meanwhile; run again")
+    return _stored(fetched, result, outcome="recopied" if recopy else result.outcome, lenient=lenient)
+
+
+def store_conversations(batch: list[Fetched], *, project: Project, actor: services.Actor, source: str = "mirror",
+                        lenient: bool = False) -> list[MirrorResult]:
+    """store_conversation for several conversations, one result each, in order, with the same
+    outcomes; the bulk import writes them (importing.conversations_import: those new here together,
+    in one transaction, each all or nothing). A recopy is written alone (its delete and its import
+    in one transaction)."""
+    results: list[MirrorResult | None] = [None] * len(batch)
+    requests: list[importing.ImportRequest | importing.CheckedImport] = []
+    indexes = []
+    for index, fetched in enumerate(batch):
+        if fetched.refused:
+            results[index] = _refused(fetched.local.conversation_id, fetched.refused)
+        elif fetched.error or (fetched.last_gone and fetched.after is None):
+            results[index] = store_conversation(fetched, project=project, actor=actor, source=source,
+                                                lenient=lenient)
+        else:
+            requests.append(fetched.checked or _request(fetched, project=project, lenient=lenient))
+            indexes.append(index)
+    imported = importing.conversations_import(requests=requests, actor=actor, source=source) if requests else []
+    for index, result in zip(indexes, imported, strict=True):
+        fetched = batch[index]
+        if isinstance(result, DomainError):
+            results[index] = _refused(fetched.local.conversation_id, result)
+            continue
+        results[index] = _stored(fetched, result, outcome=result.outcome, lenient=lenient)
+    return results
+
+
+def _refused(conversation_id: str, exc: DomainError) -> MirrorResult:
+    where = f" ({exc.param})" if exc.param and "cannot be stored" not in exc.message else ""
+    return MirrorResult(conversation_id, "failed", error=f"not copied: {exc.message}{where}")
+
+
+def _stored(fetched: Fetched, result: importing.ImportResult, *, outcome: str, lenient: bool) -> MirrorResult:
+    note = "" if not fetched.last_gone or fetched.after is None else (  # None: recopied
+        f"the last item copied here ('{fetched.local.after}') is gone upstream (items after it were copied); "
+        "--recopy makes the copy match upstream")
     unvalidated = result.conversation.items.exclude(unvalidated="").count() if lenient and result.items_added else 0
-    return MirrorResult(conversation_id, "recopied" if recopy else result.outcome, items_added=result.items_added,
+    return MirrorResult(fetched.local.conversation_id, outcome, items_added=result.items_added,
                         unvalidated=unvalidated, note=note)
 
 

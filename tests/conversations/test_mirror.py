@@ -472,6 +472,31 @@ def test_several_conversations_in_flight_are_each_copied_whole(upstream):
         assert local_bodies(conversation_id) == upstream.raw_items(conversation_id)
 
 
+def test_conversations_written_together_keep_their_own_outcomes(upstream):
+    # Fetched together, written together: each still gets its own outcome, audit event and data.
+    grown, renamed, same = (make_upstream(upstream, make_messages(2, prefix=p), metadata={"n": p})
+                            for p in ("g", "r", "s"))
+    run_mirror(upstream, grown, renamed, same)
+    fresh = [make_upstream(upstream, make_messages(3, prefix=f"f{n}")) for n in range(3)]
+    with upstream.sdk() as sdk:
+        sdk.conversations.items.create(grown, items=make_messages(2, prefix="later"))
+        sdk.conversations.update(renamed, metadata={"n": "renamed"})
+
+    summary, err = mirror_failing(upstream, fresh[0], grown, "conv_nowhere", renamed, same, fresh[1], fresh[2],
+                                  args=["--concurrency", "4"])
+
+    assert "3 new, 1 with new items, 1 with new metadata only, 1 up to date, 1 failed; 11 item(s)" in summary
+    assert "conv_nowhere: failed: not found upstream" in err
+    out, _ = run_mirror(upstream, *fresh, grown, renamed, same, args=["--concurrency", "4"])
+    assert "0 new, 0 with new items, 0 with new metadata only, 6 up to date, 0 failed" in out
+    for conversation_id in (*fresh, grown, renamed, same):
+        assert local_bodies(conversation_id) == upstream.raw_items(conversation_id)
+    assert Conversation.objects.get(public_id=renamed).metadata == {"n": "renamed"}
+    outcomes = {conversation_id: [e.details["outcome"] for e in AuditEvent.objects.filter(
+        conversation_id=conversation_id).order_by("pk")] for conversation_id in (*fresh, grown, renamed, same)}
+    assert outcomes == {**{f: ["created"] for f in fresh}, grown: ["created", "appended"],
+                        renamed: ["created", "updated"], same: ["created"]}
+
 # --- one database: why the upstream is a second server ----------------------------------------------------
 
 

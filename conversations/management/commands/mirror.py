@@ -1,3 +1,4 @@
+import itertools
 import os
 import sys
 import time
@@ -44,8 +45,8 @@ class Command(BaseCommand):
         parser.add_argument("--timeout", type=float, default=mirror.TIMEOUT_SECONDS,
                             help=f"seconds per request (default: {mirror.TIMEOUT_SECONDS:g})")
         parser.add_argument("--concurrency", type=int, default=CONCURRENCY,
-                            help=f"conversations fetched at once (default: {CONCURRENCY}); they are written "
-                                 "one at a time, each in its own transaction")
+                            help=f"conversations fetched at once (default: {CONCURRENCY}); those fetched "
+                                 "are written together, each all or nothing")
         parser.add_argument("--lenient", action="store_true",
                             help="keep items the openai SDK's models refuse as they came, marked as unvalidated "
                                  "(the console shows it), instead of refusing their conversation")
@@ -101,37 +102,43 @@ class Command(BaseCommand):
                 marked = f" ({result.unvalidated} kept unvalidated)" if result.unvalidated else ""
                 self.stdout.write(f"{result.conversation_id}: {OUTCOME_WORDS[result.outcome]}{count}{marked}")
 
-        # Workers only fetch (HTTP, no database); this thread reads what is stored and writes, one
-        # conversation at a time, in the order the ids were given.
+        # Workers only fetch (HTTP, no database); this thread reads what is stored and writes, in the
+        # order the ids were given, the fetched conversations ready in a row together (a few statements
+        # and one transaction for the new ones: each statement run while the workers parse answers
+        # waits for the GIL, so a statement per conversation made the writes the bottleneck).
         pending: deque[Future] = deque()
         todo = iter(ids)
         in_a_row = 0
+        ahead = 2 * options["concurrency"]  # fetches queued: few are made once the upstream is down
         with client, ThreadPoolExecutor(max_workers=options["concurrency"]) as pool:
-            def submit() -> bool:
-                conversation_id = next(todo, None)
-                if conversation_id is None:
-                    return False
-                local = mirror.local_state(project=project, conversation_id=conversation_id)
-                pending.append(pool.submit(mirror.fetch_conversation, client, local, recopy=options["recopy"]))
-                return True
+            def submit(count: int) -> None:
+                conversation_ids = list(itertools.islice(todo, count))
+                if not conversation_ids:
+                    return
+                for local in mirror.local_states(project=project, conversation_ids=conversation_ids):
+                    pending.append(pool.submit(mirror.fetch_and_check, client, local, project=project,
+                                               lenient=options["lenient"], recopy=options["recopy"]))
 
-            while len(pending) < 2 * options["concurrency"] and submit():
-                pass
+            submit(ahead)
             while pending:
-                future = pending.popleft()
-                if future.cancelled():
-                    continue
-                fetched = future.result()
-                in_a_row = in_a_row + 1 if fetched.unreachable else 0
-                if in_a_row >= UNREACHABLE_AFTER and not stopped:
-                    # The upstream is down: no new fetches, and those not started yet are dropped.
-                    stopped = fetched.error
-                    for waiting in pending:
-                        waiting.cancel()
-                report(mirror.store_conversation(fetched, project=project, actor=MIRROR, source=source,
-                                                 lenient=options["lenient"]))
+                batch: list[mirror.Fetched] = []
+                while pending and (not batch or pending[0].done()):
+                    future = pending.popleft()
+                    if future.cancelled():
+                        continue
+                    fetched = future.result()
+                    batch.append(fetched)
+                    in_a_row = in_a_row + 1 if fetched.unreachable else 0
+                    if in_a_row >= UNREACHABLE_AFTER and not stopped:
+                        # The upstream is down: no new fetches, and those not started yet are dropped.
+                        stopped = fetched.error
+                        for waiting in pending:
+                            waiting.cancel()
+                for result in mirror.store_conversations(batch, project=project, actor=MIRROR, source=source,
+                                                         lenient=options["lenient"]):
+                    report(result)
                 if not stopped:
-                    submit()
+                    submit(ahead - len(pending))
         progress.close()
         not_tried = len(ids) - sum(outcomes.values())
         elapsed = time.perf_counter() - started
