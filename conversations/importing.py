@@ -3,6 +3,7 @@ another store, checked as the API checks them, written in batches (PostgreSQL: C
 """
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -89,7 +90,7 @@ def check_import(request: ImportRequest) -> CheckedImport:
     return _check(request)
 
 
-def conversations_import(*, requests: list[ImportRequest | CheckedImport], actor: services.Actor,
+def conversations_import(*, requests: Sequence[ImportRequest | CheckedImport], actor: services.Actor,
                          source: str = "file") -> list[ImportResult | DomainError]:
     """conversation_import for many conversations (import_conversations), in a few round trips:
     one result per request, in order - the outcome, or the DomainError that refused it.
