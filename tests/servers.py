@@ -23,6 +23,19 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def wait_for_port(port: int, process: subprocess.Popen, what: str, log: Path, timeout: float = WAIT_SECONDS) -> None:
+    """Until something accepts connections on `port`; fails when `process` exits or time runs out."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{what} did not start; see {log}") from None
+            time.sleep(0.1)
+
+
 def wait_for(predicate, what: str, timeout: float = WAIT_SECONDS):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -12,10 +12,8 @@ openai SDK, i.e. through its services.
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from io import StringIO
 from pathlib import Path
@@ -30,6 +28,7 @@ from openai import OpenAI
 from conversations import importing, item_rules, mirror, services
 from conversations.models import AuditEvent, Conversation
 from tests.factories import make_api_key, make_conversation, make_messages, make_project
+from tests.servers import free_port, wait_for_port
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -58,12 +57,6 @@ class Upstream:
             after = page["last_id"]
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def upstream(tmp_path_factory):
     home = tmp_path_factory.mktemp("upstream")
@@ -75,20 +68,12 @@ def upstream(tmp_path_factory):
     subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], env=env, cwd=REPO, check=True, timeout=300)
     created = subprocess.run([*manage, "create_api_key", "--project", "upstream"], env=env, cwd=REPO, check=True,
                              capture_output=True, text=True, timeout=60)
-    port = _free_port()
+    port = free_port()
     with open(home / "server.log", "wb") as log:
         server = subprocess.Popen([*manage, "runserver", f"127.0.0.1:{port}", "--noreload", "--skip-checks"],
                                   env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
         try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                    break
-                except OSError:
-                    if server.poll() is not None or time.monotonic() > deadline:
-                        raise RuntimeError(f"the upstream server did not start; see {home / 'server.log'}") from None
-                    time.sleep(0.1)
+            wait_for_port(port, server, "the upstream server", home / "server.log")
             yield Upstream(base_url=f"http://127.0.0.1:{port}/v1", api_key=created.stdout.splitlines()[-1])
         finally:
             server.terminate()
@@ -278,7 +263,7 @@ def test_new_items_that_fail_to_arrive_leave_the_copy_as_it_was(upstream, transp
 
 def test_an_unreachable_upstream_is_reported(upstream):
     conversation_id = make_upstream(upstream, make_messages(1))
-    dead = Upstream(base_url=f"http://127.0.0.1:{_free_port()}/v1", api_key=upstream.api_key)
+    dead = Upstream(base_url=f"http://127.0.0.1:{free_port()}/v1", api_key=upstream.api_key)
     summary, err = mirror_failing(dead, conversation_id, args=["--max-retries", "0"])
     assert f"{conversation_id}: failed: could not reach upstream" in err
     assert "1 failed" in summary
@@ -455,7 +440,7 @@ def test_lenient_keeps_what_cannot_be_validated_as_it_came_and_marks_it(upstream
 
 
 def test_an_upstream_that_is_down_stops_the_run_after_a_few_connection_failures(upstream, transport):
-    dead = Upstream(base_url=f"http://127.0.0.1:{_free_port()}/v1", api_key=upstream.api_key)
+    dead = Upstream(base_url=f"http://127.0.0.1:{free_port()}/v1", api_key=upstream.api_key)
     ids = [f"conv_{n}" for n in range(10)]
     summary, err = mirror_failing(dead, *ids, args=["--max-retries", "0", "--concurrency", "1"])
     assert "Stopped after 3 connection failures in a row" in summary

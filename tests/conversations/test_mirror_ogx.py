@@ -3,16 +3,15 @@ accepts, compared item by item with what it returns."""
 
 import copy
 import os
-import socket
 import subprocess
-import time
 
 import httpx2
 import pytest
 
 from conversations.models import Conversation
-from tests.conversations.test_mirror import Upstream, _free_port, local_bodies, run_mirror
+from tests.conversations.test_mirror import Upstream, local_bodies, run_mirror
 from tests.peer import ogx
+from tests.servers import free_port, wait_for_port
 
 pytestmark = pytest.mark.django_db
 
@@ -26,21 +25,13 @@ def peer(tmp_path_factory):
         pytest.skip("ogx 1.5.0 is not installed (`.venv/bin/python -m tests.peer.ogx` installs it)")
     run = tmp_path_factory.mktemp("ogx")
     (run / "config.yaml").write_text("distro_name: conversations-only\nproviders: {}\nserver:\n  host: 127.0.0.1\n")
-    port = _free_port()
+    port = free_port()
     with open(run / "log", "wb") as log:
         server = subprocess.Popen([str(binary), "run", "config.yaml", "--port", str(port), "--insecure"], cwd=run,
                                   env={**os.environ, "SQLITE_STORE_DIR": str(run)}, stdout=log,
                                   stderr=subprocess.STDOUT)
         try:
-            deadline = time.monotonic() + 120
-            while True:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                    break
-                except OSError:
-                    if server.poll() is not None or time.monotonic() > deadline:
-                        raise RuntimeError(f"ogx did not start; see {run / 'log'}") from None
-                    time.sleep(0.2)
+            wait_for_port(port, server, "ogx", run / "log", timeout=120)
             yield Upstream(base_url=f"http://127.0.0.1:{port}/v1", api_key="any")
         finally:
             server.terminate()
