@@ -37,6 +37,10 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update"]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+# axe-core's built file, vendored from npm (axe-core@4.14.1, MPL-2.0; its LICENSE beside it).
+AXE = Path(__file__).parent / "vendor" / "axe-core-4.14.1.min.js"
+# The sizes every page is looked at in: a laptop and a phone.
+DESKTOP, PHONE = {"width": 1366, "height": 900}, {"width": 390, "height": 844}
 # Long enough for a slow CI machine, short enough that a missing element fails in seconds.
 TIMEOUT_MS = 10_000
 expect.set_options(timeout=TIMEOUT_MS)
@@ -128,6 +132,29 @@ class Console:
         path = SCREENSHOTS / f"{name}.png"
         self.page.screenshot(path=str(path), full_page=True)
         return path
+
+    def axe_violations(self) -> list[str]:
+        """axe-core's WCAG 2.x A/AA violations on the current page, one line each ("rule: where").
+        The script runs through the DevTools protocol, so the page's CSP (no inline script) stays on."""
+        if not self.page.evaluate("typeof window.axe !== 'undefined'"):
+            self.page.evaluate(AXE.read_text())
+        results = self.page.evaluate(
+            "axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})")
+        return [f"{v['id']}: {v['help']} — " + ", ".join(" ".join(n["target"]) for n in v["nodes"][:5])
+                for v in results["violations"]]
+
+    def looks(self, name: str, *, themes=("light", "dark"), sizes=(("desktop", DESKTOP), ("phone", PHONE))) -> list[str]:
+        """Screenshots of the current page in each theme and size (NAME-THEME-SIZE.png), and the
+        axe violations found in each theme at desktop size ("theme: violation")."""
+        violations = []
+        for theme in themes:
+            self.page.emulate_media(color_scheme=theme)
+            for size_name, size in sizes:
+                self.page.set_viewport_size(size)
+                self.screenshot(f"{name}-{theme}-{size_name}")
+            self.page.set_viewport_size(DESKTOP)
+            violations += [f"{theme}: {v}" for v in self.axe_violations()]
+        return violations
 
 
 def _describe_console_message(message) -> str:
