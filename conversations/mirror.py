@@ -24,12 +24,14 @@ the conversation again from the start (in one transaction).
 
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import cast
 from urllib.parse import urlsplit
 
 import openai
 from django.db import transaction
 from django.db.models import OuterRef, Subquery
 from openai import OpenAI
+from openai.types.responses import ResponseIncludable
 
 from . import importing, services, validators
 from .errors import DomainError
@@ -37,7 +39,7 @@ from .models import Conversation, Item, Project
 
 # Every optional field an upstream returns only on request (encrypted reasoning, logprobs,
 # search results, image URLs...): a copy must lose nothing.
-INCLUDE = sorted(validators.INCLUDABLE)
+INCLUDE = cast(list[ResponseIncludable], sorted(validators.INCLUDABLE))
 PAGE_SIZE = validators.LIST_LIMIT_MAX
 MAX_RETRIES = 4
 TIMEOUT_SECONDS = 60.0
@@ -146,7 +148,7 @@ def fetch_conversation(client: OpenAI, local: Local, *, recopy: bool = False) ->
             try:
                 page = client.conversations.items.with_raw_response.list(
                     conversation_id, order="asc", limit=PAGE_SIZE, include=INCLUDE,
-                    **({"after": cursor} if cursor else {})).http_response.json()
+                    after=cursor or openai.omit).http_response.json()
             except (openai.NotFoundError, openai.BadRequestError) as exc:
                 # The conversation is there (retrieved above): what it refuses is the cursor.
                 if after is not None and cursor == after and (last_gone or getattr(exc, "param", None) == "after"
@@ -194,6 +196,7 @@ def fetch_and_check(client: OpenAI, local: Local, *, project: Project, lenient: 
 
 def _request(fetched: Fetched, *, project: Project, lenient: bool) -> importing.ImportRequest:
     upstream = fetched.conversation
+    assert upstream is not None, "only a fetched conversation is imported"
     return importing.ImportRequest(
         project=project, public_id=fetched.local.conversation_id,
         created_at=datetime.fromtimestamp(upstream["created_at"], tz=UTC), metadata=upstream.get("metadata"),
@@ -251,7 +254,9 @@ def store_conversations(batch: list[Fetched], *, project: Project, actor: servic
             results[index] = _refused(fetched.local.conversation_id, result)
             continue
         results[index] = _stored(fetched, result, outcome=result.outcome, lenient=lenient)
-    return results
+    answered = [result for result in results if result is not None]
+    assert len(answered) == len(batch), "every conversation of the batch has its result"
+    return answered
 
 
 def _refused(conversation_id: str, exc: DomainError) -> MirrorResult:

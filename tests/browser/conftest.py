@@ -143,7 +143,8 @@ class Console:
         return [f"{v['id']}: {v['help']} — " + ", ".join(" ".join(n["target"]) for n in v["nodes"][:5])
                 for v in results["violations"]]
 
-    def looks(self, name: str, *, themes=("light", "dark"), sizes=(("desktop", DESKTOP), ("phone", PHONE))) -> list[str]:
+    def looks(self, name: str, *, themes=("light", "dark"),
+              sizes=(("desktop", DESKTOP), ("phone", PHONE))) -> list[str]:
         """Screenshots of the current page in each theme and size (NAME-THEME-SIZE.png), and the
         axe violations found in each theme at desktop size ("theme: violation")."""
         violations = []
